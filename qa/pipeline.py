@@ -1,0 +1,77 @@
+"""ChatPipeline: wires the stages of one chat turn (check → embed → retrieve → re-rank → read)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from qa.config import Settings
+from qa.embedder import Embedder
+from qa.guards import InputRejected, check_input
+from qa.ingest.chunking import Chunker
+from qa.ingest.indexer import IngestReport, Indexer
+from qa.progress import Progress, no_progress
+from qa.reader import ExtractiveReader
+from qa.reranker import Reranker
+from qa.retriever import Retriever
+from qa.store import KnowledgeStore
+from qa.timing import StageTimer
+from qa.types import Hit, Reply
+
+
+class ChatPipeline:
+    """Answers one turn at a time from the knowledge base; models load on first use."""
+
+    def __init__(self, settings: Settings, store: KnowledgeStore | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store or KnowledgeStore(settings)
+        self.embedder = embedder or Embedder(settings.embedder)
+        self.retriever = Retriever(self.store, settings.retrieval)
+        self.reranker = Reranker(settings.reranker) if settings.reranker.enabled else None
+        self.reader = ExtractiveReader(settings.answer)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        chunker = Chunker(self.settings.chunking, self.embedder.tokenizer, self.embedder.max_tokens)
+        return Indexer(self.store, self.embedder, chunker)
+
+    def check_ready(self) -> None:
+        """Load the models and fail with a clear message when the index does not fit them."""
+        self.store.check_model(self.embedder.model_id, self.embedder.dimension)
+        if self.reranker is not None:
+            self.reranker.model  # noqa: B018 - loads the cross-encoder now, not in the first turn
+
+    def sync_knowledge_base(self, progress: Progress = no_progress) -> IngestReport | None:
+        """Load the configured knowledge base folder; a no-op when nothing in it changed."""
+        folder = self.settings.knowledge_base
+        if folder is None or not folder.exists():
+            return None
+        return self.indexer.ingest([str(folder)], progress=progress)
+
+    def ask(self, message: str) -> Reply:
+        """The reply to one message."""
+        timer = StageTimer()
+        try:
+            text = check_input(message, self.settings.limits)
+        except InputRejected as rejection:
+            return Reply(answer=str(rejection), intent="invalid_input", confidence=0.0, answered=False)
+        with timer.stage("embed"):
+            vector = self.embedder.run([text])[0]
+        hits = self.retrieve(text, vector, timer)
+        with timer.stage("read"):
+            reply = self.reader.run(hits, self.settings.threshold)
+        return _with_timings(reply, timer)
+
+    def retrieve(self, text: str, vector, timer: StageTimer) -> list[Hit]:
+        """The top_k hits for a query: nearest entries, re-ranked when a re-ranker is on."""
+        with timer.stage("retrieve"):
+            hits = self.retriever.run(vector)
+        if self.reranker is not None:
+            with timer.stage("rerank"):
+                hits = self.reranker.run(text, hits)
+        return hits[: self.settings.retrieval.top_k]
+
+
+def _with_timings(reply: Reply, timer: StageTimer) -> Reply:
+    import dataclasses
+
+    return dataclasses.replace(reply, timings_ms={**timer.ms, "total": sum(timer.ms.values())})

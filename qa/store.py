@@ -1,0 +1,272 @@
+"""The knowledge base in ChromaDB, embedded (`PersistentClient`) or on a server (`HttpClient`).
+
+A knowledge base is a series of generations (collections `<name>-g<N>`); a small registry
+collection (`<name>-registry`) names the one that is live. A write builds the next generation
+beside the live one (copying the vectors it keeps, embedding only new content) and then switches
+the registry in one step, so a failed or interrupted write leaves the previous knowledge base
+whole. Each generation records its embedding model and dimension. Writers take a lock file;
+a second writer fails at once instead of waiting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa.config import Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+READ_BATCH = 2000
+
+
+class StoreError(RuntimeError):
+    """The index cannot be used as asked; the message says what to do."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """The index was built with another embedding model than the configured one."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the index."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored vector's id, text and metadata (and embedding when asked for)."""
+
+    id: str
+    document: str
+    metadata: dict[str, Any]
+    embedding: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored vector found by a query, with its cosine similarity."""
+
+    id: str
+    document: str
+    metadata: dict[str, Any]
+    similarity: float
+
+
+class KnowledgeStore:
+    """Reads and writes one knowledge base in Chroma."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.store.collection
+        self._live_cache: tuple[str, Collection] | None = None
+
+    @cached_property
+    def client(self) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        store = self.settings.store
+        if store.mode == "http":
+            try:
+                return chromadb.HttpClient(host=store.host, port=store.port, settings=chroma_settings)
+            except Exception as error:  # chromadb raises plain exceptions for connection errors
+                raise StoreError(f"cannot reach the Chroma server at {store.host}:{store.port}: {error}") from error
+        self.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.settings.data_dir / "chroma"
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def live(self) -> Collection | None:
+        """The live generation, or None when nothing was ever loaded."""
+        name = (self._registry().metadata or {}).get("live")
+        if not name:
+            return None
+        if self._live_cache and self._live_cache[0] == name:
+            return self._live_cache[1]
+        try:
+            collection = self.client.get_collection(name, embedding_function=None)
+        except Exception as error:
+            raise StoreError(
+                f"the index at {self.location} names generation '{name}', which is missing: "
+                f"the index is damaged; rebuild it with `qa ingest --rebuild PATH` or delete {self.location}"
+            ) from error
+        self._live_cache = (name, collection)
+        return collection
+
+    @property
+    def location(self) -> str:
+        store = self.settings.store
+        return f"{store.host}:{store.port}" if store.mode == "http" else str(self.chroma_path)
+
+    def model(self) -> tuple[str, int] | None:
+        """The embedding model and dimension the live generation was built with."""
+        collection = self.live()
+        if collection is None:
+            return None
+        meta = collection.metadata or {}
+        return str(meta.get("embedding_model")), int(meta.get("dimension", 0))
+
+    def check_model(self, model_id: str, dimension: int) -> None:
+        """Raise EmbeddingMismatchError when the index was built with another model."""
+        recorded = self.model()
+        if recorded and recorded != (model_id, dimension):
+            raise EmbeddingMismatchError(
+                f"the index was built with the embedding model '{recorded[0]}' ({recorded[1]} dimensions) "
+                f"but the config uses '{model_id}' ({dimension} dimensions); "
+                "re-embed everything with `qa ingest --rebuild` or point the config back at the old model"
+            )
+
+    def count(self) -> int:
+        collection = self.live()
+        return collection.count() if collection is not None else 0
+
+    def query(self, vector: np.ndarray, n_results: int, where: dict[str, Any] | None = None) -> list[Match]:
+        """The `n_results` stored vectors nearest to `vector`, nearest first."""
+        collection = self.live()
+        if collection is None:
+            return []
+        n_results = min(n_results, collection.count())
+        if n_results == 0:
+            return []
+        result = collection.query(
+            query_embeddings=np.asarray([vector], dtype=np.float32),
+            n_results=n_results,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Match(id_, document or "", dict(metadata or {}), 1.0 - float(distance))
+            for id_, document, metadata, distance in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+        ]
+
+    def records(self, with_embeddings: bool = False, where: dict[str, Any] | None = None) -> Iterator[Record]:
+        """Every stored vector of the live generation (in batches)."""
+        collection = self.live()
+        if collection is None:
+            return
+        yield from _records(collection, with_embeddings, where)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[GenerationWriter]:
+        """Exclusive write access; fails at once when another process writes."""
+        with self._lock():
+            self._drop_orphans()
+            yield GenerationWriter(self)
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.settings.data_dir / f"{self.name}.write.lock"
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreBusyError(
+                    f"the knowledge base '{self.name}' is being written by {holder}; try again when it has finished"
+                ) from error
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _registry(self) -> Collection:
+        return self.client.get_or_create_collection(f"{self.name}-registry", embedding_function=None)
+
+    def _generations(self) -> list[str]:
+        pattern = re.compile(rf"^{re.escape(self.name)}-g(\d+)$")
+        names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        return sorted((n for n in names if pattern.match(n)), key=lambda n: int(pattern.match(n).group(1)))
+
+    def _drop_orphans(self) -> None:
+        """Remove generations that are not live (left by an interrupted write)."""
+        live = (self._registry().metadata or {}).get("live")
+        for name in self._generations():
+            if name != live:
+                self.client.delete_collection(name)
+
+    def _publish(self, collection: Collection) -> None:
+        registry = self._registry()
+        old = (registry.metadata or {}).get("live")
+        registry.modify(metadata={"live": collection.name})
+        self._live_cache = None
+        if old and old != collection.name:
+            self.client.delete_collection(old)
+
+
+class GenerationWriter:
+    """Builds the next generation of a knowledge base and switches to it."""
+
+    def __init__(self, store: KnowledgeStore) -> None:
+        self.store = store
+
+    def create(self, model_id: str, dimension: int) -> Collection:
+        """A new, empty generation recording its embedding model."""
+        generations = self.store._generations()
+        number = int(generations[-1].rsplit("-g", 1)[1]) + 1 if generations else 1
+        return self.store.client.create_collection(
+            f"{self.store.name}-g{number:06d}",
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": model_id, "dimension": dimension},
+            embedding_function=None,
+        )
+
+    def add(self, collection: Collection, records: Sequence[Record]) -> None:
+        """Add records with their embeddings, in batches Chroma accepts."""
+        batch = max(1, min(self.store.client.get_max_batch_size(), 5000))
+        for start in range(0, len(records), batch):
+            part = records[start : start + batch]
+            collection.add(
+                ids=[r.id for r in part],
+                embeddings=np.stack([r.embedding for r in part]).astype(np.float32),
+                documents=[r.document for r in part],
+                metadatas=[r.metadata for r in part],
+            )
+
+    def publish(self, collection: Collection) -> None:
+        """Make `collection` the live generation; the previous one is deleted."""
+        self.store._publish(collection)
+
+    def discard(self, collection: Collection) -> None:
+        self.store.client.delete_collection(collection.name)
+
+
+def _records(collection: Collection, with_embeddings: bool, where: dict[str, Any] | None) -> Iterator[Record]:
+    include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+    offset = 0
+    while True:
+        batch = collection.get(where=where, limit=READ_BATCH, offset=offset, include=include)
+        ids = batch["ids"]
+        if not ids:
+            return
+        embeddings = batch["embeddings"] if with_embeddings else [None] * len(ids)
+        for id_, document, metadata, embedding in zip(ids, batch["documents"], batch["metadatas"], embeddings):
+            vector = np.asarray(embedding, dtype=np.float32) if embedding is not None else None
+            yield Record(id_, document or "", dict(metadata or {}), vector)
+        offset += len(ids)

@@ -1,0 +1,1 @@
+"""Training the project's own models (the cross-encoder re-ranker) and the data sets they use."""

