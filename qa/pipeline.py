@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 
 from qa.config import Settings
@@ -47,8 +48,12 @@ class ChatPipeline:
             return None
         return self.indexer.ingest([str(folder)], progress=progress)
 
-    def ask(self, message: str) -> Reply:
-        """The reply to one message."""
+    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Reply]:
+        """Replies that grow as the answer is written; the last one is complete."""
+        yield self.ask(message, conversation_id)
+
+    def ask(self, message: str, conversation_id: str | None = None) -> Reply:
+        """The reply to one message of the conversation `conversation_id` (None: a one-off question)."""
         timer = StageTimer()
         try:
             text = check_input(message, self.settings.limits)
