@@ -16,7 +16,7 @@ from qa.reranker import Reranker
 from qa.retriever import Retriever
 from qa.store import KnowledgeStore
 from qa.timing import StageTimer
-from qa.types import Hit, Reply
+from qa.types import Hit, Rankings, Reply
 
 
 class ChatPipeline:
@@ -68,12 +68,17 @@ class ChatPipeline:
 
     def retrieve(self, text: str, vector, timer: StageTimer) -> list[Hit]:
         """The top_k hits for a query: nearest entries, re-ranked when a re-ranker is on."""
+        return list(self.rank(text, vector, timer).ranked[: self.settings.retrieval.top_k])
+
+    def rank(self, text: str, vector, timer: StageTimer) -> Rankings:
+        """Every candidate of a query, in the retriever's order and re-ranked (`qa eval` reads both)."""
         with timer.stage("retrieve"):
-            hits = self.retriever.run(vector)
+            retrieved = tuple(self.retriever.run(vector))
+        ranked = retrieved
         if self.reranker is not None:
             with timer.stage("rerank"):
-                hits = self.reranker.run(text, hits)
-        return hits[: self.settings.retrieval.top_k]
+                ranked = tuple(self.reranker.run(text, retrieved))
+        return Rankings(retrieved, ranked)
 
 
 def _with_timings(reply: Reply, timer: StageTimer) -> Reply:

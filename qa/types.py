@@ -90,6 +90,14 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Rankings:
+    """The candidates of one turn in the retriever's order and in the final (re-ranked) order."""
+
+    retrieved: tuple[Hit, ...]
+    ranked: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
 class Source:
     """Where an answer comes from, as shown to the user."""
 
