@@ -1,6 +1,7 @@
 """Typed settings read from a YAML config; unknown keys are errors that name the key and the file.
 
 Environment overrides: `QA_CONFIG` (the config file) and `QA_DATA_DIR` (where the index lives).
+On a Hugging Face Space with persistent storage, the data folder is `/data` unless QA_DATA_DIR says otherwise.
 Relative paths in a config are relative to the project root (the folder that holds `configs/`).
 """
 
@@ -18,6 +19,7 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+SPACE_STORAGE = Path("/data")
 
 
 class ConfigError(ValueError):
@@ -102,6 +104,22 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class AppSettings:
+    """The web app: queue bounds, suggested questions, what the admin and insights tabs flag."""
+
+    concurrency_limit: int = 2
+    queue_max_size: int = 64
+    suggested_questions: tuple[str, ...] = ()
+    low_confidence_margin: float = 0.1
+    duplicate_threshold: float = 0.9
+    max_upload_mb: int = 20
+
+    def __post_init__(self) -> None:
+        if self.concurrency_limit < 1 or self.queue_max_size < 1 or self.max_upload_mb < 1:
+            raise ValueError("app.concurrency_limit, app.queue_max_size and app.max_upload_mb must be at least 1")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of the bot."""
 
@@ -114,6 +132,7 @@ class Settings:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    app: AppSettings = field(default_factory=AppSettings)
 
     @property
     def threshold(self) -> float:
@@ -137,7 +156,7 @@ def load_settings(path: str | Path | None = None, data_dir: str | Path | None = 
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: the config must be a mapping of settings")
     settings = _build(Settings, raw, config_path, prefix="")
-    data_dir = data_dir or os.environ.get("QA_DATA_DIR")
+    data_dir = data_dir or os.environ.get("QA_DATA_DIR") or _space_storage()
     if data_dir:
         settings = settings.replace(data_dir=_resolve_path(data_dir))
     return settings
@@ -178,6 +197,13 @@ def _convert(hint: Any, value: Any, config_path: Path, name: str) -> Any:
         if typing.get_origin(option) in (tuple, list) and isinstance(value, list):
             return tuple(value)
     raise ConfigError(f"{config_path}: '{name}' has the wrong type ({type(value).__name__}: {value!r})")
+
+
+def _space_storage() -> Path | None:
+    """`/data` on a Hugging Face Space with persistent storage (where data survives restarts)."""
+    if os.environ.get("SPACE_ID") and SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
+        return SPACE_STORAGE
+    return None
 
 
 def _resolve_path(value: str | Path) -> Path:
