@@ -34,7 +34,9 @@ def load_html_document(path: Path) -> tuple[str, str]:
     for level in range(1, 7):
         for heading in soup.find_all(f"h{level}"):
             heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
-    for block in soup.find_all(["p", "li", "tr", "br", "div", "pre", "blockquote"]):
+    for cell in soup.find_all(["td", "th"]):
+        cell.insert_after(" | ")
+    for block in soup.find_all(["p", "li", "tr", "br", "div", "pre", "blockquote", "dt", "dd"]):
         block.insert_after("\n\n" if block.name != "br" else "\n")
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from qa.embedder import Embedder
 from qa.ingest.chunking import Chunker
 from qa.ingest.errors import KnowledgeBaseError, Problem
@@ -20,7 +18,7 @@ from qa.progress import Progress, no_progress
 from qa.store import KnowledgeStore, Record, StoreError
 from qa.types import Chunk
 
-EMBED_BATCH = 256
+EMBED_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -142,14 +140,16 @@ class Indexer:
         return report
 
     def _embed(self, chunks: Sequence[Chunk], progress: Progress) -> list[Record]:
-        """Embed chunk texts in batches, reporting progress."""
-        vectors: list[np.ndarray] = []
+        """Embed chunk texts in batches (sorted by length, so batches pad little), reporting progress."""
+        ordered = sorted(chunks, key=lambda chunk: len(chunk.text))
+        records: list[Record] = []
         progress("embedding", 0, len(chunks))
-        for start in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[start : start + EMBED_BATCH]
-            vectors.extend(self.embedder.run([chunk.text for chunk in batch]))
+        for start in range(0, len(ordered), EMBED_BATCH):
+            batch = ordered[start : start + EMBED_BATCH]
+            vectors = self.embedder.run([chunk.text for chunk in batch])
+            records.extend(Record(c.id, c.text, c.metadata(), v) for c, v in zip(batch, vectors))
             progress("embedding", start + len(batch), len(chunks))
-        return [Record(c.id, c.text, c.metadata(), v) for c, v in zip(chunks, vectors)]
+        return records
 
 
 def _chunk_of(record: Record) -> Chunk:

@@ -133,7 +133,8 @@ def test_documents_markdown_text_html(tmp_path: Path) -> None:
     (tmp_path / "docs" / "notes.txt").write_text("Plain notes.")
     (tmp_path / "docs" / "page.html").write_text(
         "<html><head><title>Fixes</title><script>alert(1)</script></head>"
-        "<body><h2>Sync</h2><p>Restart the app.</p></body></html>"
+        "<body><h2>Sync</h2><p>Restart the app.</p>"
+        "<table><tr><th>Light</th><th>Meaning</th></tr><tr><td>Blinking blue</td><td>Ready</td></tr></table></body></html>"
     )
     (tmp_path / "docs" / "README.md").write_text("# skipped")
     files, folders = discover([tmp_path / "docs"])
@@ -144,6 +145,7 @@ def test_documents_markdown_text_html(tmp_path: Path) -> None:
     html = documents["docs/page.html"]
     assert html.title == "Fixes"
     assert "## Sync" in html.text and "Restart the app." in html.text and "alert" not in html.text
+    assert "Blinking blue | Ready" in html.text
     assert folders == ["docs/"]
 
 
