@@ -1,11 +1,38 @@
-"""Start the web app: load the knowledge base when it changed, load the models, serve."""
+"""Build and start the web app: chat, knowledge base admin, insights, and the named API.
+
+`serve` loads the knowledge base when it changed, loads the models, and listens on
+GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (Gradio's own variables; default 127.0.0.1:7860).
+"""
 
 from __future__ import annotations
 
-from qa.config import Settings
+import itertools
+import logging
+import os
+
+import gradio as gr
+
+from qa.admin import KnowledgeAdmin
+from qa.config import PROJECT_ROOT, Settings, load_settings
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
-from qa.ui.chat import build_app
+from qa.records import Records
+from qa.ui.admin import AdminTab
+from qa.ui.api import register_api
+from qa.ui.auth import AdminGuard
+from qa.ui.chat import ChatTab
+from qa.ui.insights import InsightsTab
+from qa.ui.turns import RecordedChat
+
+SPACE_CONFIG = PROJECT_ROOT / "configs" / "space.yaml"
+SUGGESTED = 4
+TITLE = "Support chat"
+
+
+def app_settings() -> Settings:
+    """The settings of the app: $QA_CONFIG, else configs/space.yaml on a Hugging Face Space, else the default."""
+    on_space = bool(os.environ.get("SPACE_ID")) and not os.environ.get("QA_CONFIG")
+    return load_settings(SPACE_CONFIG if on_space else None)
 
 
 def ready_pipeline(settings: Settings) -> ChatPipeline:
@@ -19,7 +46,42 @@ def ready_pipeline(settings: Settings) -> ChatPipeline:
     return pipeline
 
 
+def suggested_questions(pipeline: ChatPipeline) -> list[str]:
+    """The configured suggestions, else the first questions of the knowledge base."""
+    configured = pipeline.settings.app.suggested_questions
+    if configured:
+        return list(configured)
+    records = pipeline.store.records(where={"kind": "question"})
+    return [record.document for record in itertools.islice(records, SUGGESTED)]
+
+
+def build_app(pipeline: ChatPipeline, records: Records, guard: AdminGuard) -> gr.Blocks:
+    """The Blocks app over a ready pipeline."""
+    chat = RecordedChat(pipeline, records)
+    admin = KnowledgeAdmin(pipeline)
+    insights = InsightsTab(pipeline, records, guard)
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"## {TITLE}\nAnswers come from the knowledge base, with their sources.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="chat-tab"):
+                ChatTab(chat, pipeline.settings, suggested_questions(pipeline)).build()
+            with gr.Tab("Knowledge base", id="admin", elem_id="admin-tab"):
+                AdminTab(admin, guard).build()
+            with gr.Tab("Insights", id="insights", elem_id="insights-tab"):
+                insights.build()
+        register_api(chat, admin, insights, guard)
+    return app
+
+
 def serve(settings: Settings) -> None:
-    """Serve the app on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860)."""
-    app = build_app(ready_pipeline(settings))
-    app.queue(default_concurrency_limit=2).launch()
+    """Load everything, then serve until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    pipeline = ready_pipeline(settings)
+    app = build_app(pipeline, Records.in_folder(settings.data_dir), AdminGuard.from_env())
+    app.queue(default_concurrency_limit=settings.app.concurrency_limit, max_size=settings.app.queue_max_size)
+    app.launch(max_file_size=f"{settings.app.max_upload_mb}mb", show_error=True)
+
+
+def main() -> None:
+    """The entry point of app.py and `qa serve`."""
+    serve(app_settings())
