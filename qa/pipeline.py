@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 
 from qa.config import Settings
 from qa.embedder import Embedder
+from qa.generation import GenerativeReader
 from qa.guards import InputRejected, check_input
 from qa.ingest.chunking import Chunker
 from qa.ingest.indexer import IngestReport, Indexer
@@ -31,6 +33,11 @@ class ChatPipeline:
         self.reader = ExtractiveReader(settings.answer)
 
     @cached_property
+    def generative_reader(self) -> GenerativeReader:
+        """The optional generative reader (its model loads on first use)."""
+        return GenerativeReader(self.settings.generation, self.embedder)
+
+    @cached_property
     def indexer(self) -> Indexer:
         chunker = Chunker(self.settings.chunking, self.embedder.tokenizer, self.embedder.max_tokens)
         return Indexer(self.store, self.embedder, chunker)
@@ -40,6 +47,8 @@ class ChatPipeline:
         self.store.check_model(self.embedder.model_id, self.embedder.dimension)
         if self.reranker is not None:
             self.reranker.model  # noqa: B018 - loads the cross-encoder now, not in the first turn
+        if self.settings.generation.enabled:
+            self.generative_reader.load()
 
     def sync_knowledge_base(self, progress: Progress = no_progress) -> IngestReport | None:
         """Load the configured knowledge base folder; a no-op when nothing in it changed."""
@@ -48,23 +57,37 @@ class ChatPipeline:
             return None
         return self.indexer.ingest([str(folder)], progress=progress)
 
-    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Reply]:
-        """Replies that grow as the answer is written; the last one is complete."""
-        yield self.ask(message, conversation_id)
+    def stream(self, message: str, conversation_id: str | None = None, generate: bool | None = None) -> Iterator[Reply]:
+        """Replies that grow as the answer is written; the last one is complete.
 
-    def ask(self, message: str, conversation_id: str | None = None) -> Reply:
+        `generate` turns the generative reader on or off for this turn (None: as the config says);
+        only answered FAQ questions go to it, with the hits the extractive answer came from.
+        """
+        turn = self._turn(message, conversation_id)
+        use_generator = self.settings.generation.enabled if generate is None else generate
+        if use_generator and turn.hits and turn.reply.intent == "faq" and turn.reply.answered:
+            yield from self.generative_reader.stream(turn.question, turn.hits, turn.reply)
+        else:
+            yield turn.reply
+
+    def ask(self, message: str, conversation_id: str | None = None, generate: bool | None = None) -> Reply:
         """The reply to one message of the conversation `conversation_id` (None: a one-off question)."""
+        *_, reply = self.stream(message, conversation_id, generate)
+        return reply
+
+    def _turn(self, message: str, conversation_id: str | None) -> Turn:
+        """The extractive reply to one message, with the question and hits it came from."""
         timer = StageTimer()
         try:
             text = check_input(message, self.settings.limits)
         except InputRejected as rejection:
-            return Reply(answer=str(rejection), intent="invalid_input", confidence=0.0, answered=False)
+            return Turn(Reply(answer=str(rejection), intent="invalid_input", confidence=0.0, answered=False))
         with timer.stage("embed"):
             vector = self.embedder.run([text])[0]
         hits = self.retrieve(text, vector, timer)
         with timer.stage("read"):
             reply = self.reader.run(hits, self.settings.threshold)
-        return _with_timings(reply, timer)
+        return Turn(_with_timings(reply, timer), text, tuple(hits))
 
     def retrieve(self, text: str, vector, timer: StageTimer) -> list[Hit]:
         """The top_k hits for a query: nearest entries, re-ranked when a re-ranker is on."""
@@ -79,6 +102,15 @@ class ChatPipeline:
             with timer.stage("rerank"):
                 ranked = tuple(self.reranker.run(text, retrieved))
         return Rankings(retrieved, ranked)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The extractive reply to a message, the cleaned question and the hits (for the generative reader)."""
+
+    reply: Reply
+    question: str = ""
+    hits: tuple[Hit, ...] = ()
 
 
 def _with_timings(reply: Reply, timer: StageTimer) -> Reply:

@@ -123,6 +123,8 @@ class Reply:
     suggestions: tuple[str, ...] = ()
     answered: bool = True
     timings_ms: dict[str, float] = field(default_factory=dict)
+    generated: bool = False  # written by the generative reader (sources numbered as its [n] citations)
+    fallback_reason: str | None = None  # why a generated answer was replaced by the extractive one
 
     def to_json(self) -> dict[str, Any]:
         """The JSON reply of `qa ask --json` and the `/ask` API (keys are only ever added)."""
@@ -134,4 +136,6 @@ class Reply:
             "sources": [asdict(source) for source in self.sources],
             "suggestions": list(self.suggestions),
             "timings_ms": {stage: round(ms, 2) for stage, ms in self.timings_ms.items()},
+            "generated": self.generated,
+            "fallback_reason": self.fallback_reason,
         }
