@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from qa.config import ConfigError, Settings, load_settings
+from qa.generation.console import print_stream
 from qa.ingest.errors import KnowledgeBaseError
 from qa.models import ModelError
 from qa.pipeline import ChatPipeline
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ask.add_argument(
+        "--generate", action=argparse.BooleanOptionalAction, default=None,
+        help="write the answer with the generative model, streamed (default: the config's generation.enabled)",
+    )  # fmt: skip
     ask.set_defaults(run=run_ask)
 
     kb = commands.add_parser("kb", help="inspect or change the knowledge base")
@@ -75,13 +80,14 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = ChatPipeline(settings)
     pipeline.check_ready()
-    reply = pipeline.ask(args.question)
     if args.json:
+        reply = pipeline.ask(args.question, generate=args.generate)
         print(json.dumps(reply.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(reply.answer)
-        for source in reply.sources if reply.answered else ():
-            print(f"  [{source.score:.2f}] {source.question} ({source.source})")
+        reply = print_stream(pipeline.stream(args.question, generate=args.generate), sys.stdout)
+        for number, source in enumerate(reply.sources if reply.answered else (), start=1):
+            label = f"[{number}] " if reply.generated else ""  # a generated answer cites its sources as [n]
+            print(f"  {label}[{source.score:.2f}] {source.question} ({source.source})")
     return 0 if reply.intent != "invalid_input" else 2
 
 

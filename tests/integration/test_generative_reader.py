@@ -12,7 +12,8 @@ import pytest
 from qa.config import GenerationSettings, Settings
 from qa.generation.generator import encode_prompt
 from qa.generation.models import load_generator
-from qa.generation.reader import Draft
+from qa.cli import main
+from qa.generation.reader import FALLBACK_NOTES, Draft
 from qa.pipeline import ChatPipeline
 
 pytestmark = pytest.mark.integration
@@ -158,6 +159,25 @@ def test_unanswered_questions_never_reach_the_model(
     pipeline = make_reader_pipeline(model=str(tiny_models["causal"]), enabled=True)
     replies = list(pipeline.stream("What is the capital of Mongolia?"))
     assert len(replies) == 1 and not replies[0].answered and not replies[0].generated
+
+
+def test_qa_ask_generate_streams_the_draft_then_the_answer_it_keeps(
+    kb: Path, tmp_path: Path, tiny_models: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"knowledge_base: {kb}\ngeneration:\n  model: {tiny_models['causal']}\n  max_new_tokens: 8\n", encoding="utf-8"
+    )
+    common = ["--config", str(config), "--data-dir", str(tmp_path / "data")]
+    assert main([*common, "ingest"]) == 0
+    capsys.readouterr()
+    assert main([*common, "ask", "--generate", QUESTION]) == 0
+    draft, answer = capsys.readouterr().out.split("\n\nAnswer:\n")
+    assert draft.strip()  # the tiny model's tokens, as they came
+    assert answer.startswith(f"The reset link is valid for 60 minutes.\n\n{FALLBACK_NOTES['empty']}\n")
+    assert "  [1.00] How long is the password reset link valid? (kb/faq.yaml)" in answer
+    assert main([*common, "ask", QUESTION]) == 0  # generation.enabled is false: the extractive answer alone
+    assert capsys.readouterr().out.startswith("The reset link is valid for 60 minutes.\n")
 
 
 @pytest.mark.generative
