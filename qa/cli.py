@@ -105,6 +105,7 @@ def run_kb_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_kb_stats(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = ChatPipeline(settings)
+    pipeline.store.verify()
     model = pipeline.store.model()
     print(f"location: {pipeline.store.location}")
     print(f"model: {model[0]} ({model[1]} dimensions)" if model else "model: (empty index)")

@@ -1,6 +1,7 @@
 """Typed settings read from a YAML config; unknown keys are errors that name the key and the file.
 
-Environment overrides: `QA_CONFIG` (the config file) and `QA_DATA_DIR` (where the index lives).
+Environment overrides: `QA_CONFIG` (the config file), `QA_DATA_DIR` (where the index lives) and
+`QA_CHROMA_SERVER=HOST:PORT` (store the index on that Chroma server: `store.mode: http`).
 On a Hugging Face Space with persistent storage, the data folder is `/data` unless QA_DATA_DIR says otherwise.
 Relative paths in a config are relative to the project root (the folder that holds `configs/`).
 """
@@ -183,6 +184,8 @@ def load_settings(path: str | Path | None = None, data_dir: str | Path | None = 
     data_dir = data_dir or os.environ.get("QA_DATA_DIR") or _space_storage()
     if data_dir:
         settings = settings.replace(data_dir=_resolve_path(data_dir))
+    if os.environ.get("QA_CHROMA_SERVER"):
+        settings = settings.replace(store=_chroma_server(os.environ["QA_CHROMA_SERVER"], settings.store))
     return settings
 
 
@@ -228,6 +231,14 @@ def _space_storage() -> Path | None:
     if os.environ.get("SPACE_ID") and SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
         return SPACE_STORAGE
     return None
+
+
+def _chroma_server(value: str, store: StoreSettings) -> StoreSettings:
+    """The store on the Chroma server `HOST:PORT` named by QA_CHROMA_SERVER."""
+    host, _, port = value.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"QA_CHROMA_SERVER must be HOST:PORT (such as 127.0.0.1:8000), not {value!r}")
+    return dataclasses.replace(store, mode="http", host=host, port=int(port))
 
 
 def _resolve_path(value: str | Path) -> Path:

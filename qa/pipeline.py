@@ -43,7 +43,8 @@ class ChatPipeline:
         return Indexer(self.store, self.embedder, chunker)
 
     def check_ready(self) -> None:
-        """Load the models and fail with a clear message when the index does not fit them."""
+        """Load the models and fail with a clear message when the index is damaged or does not fit them."""
+        self.store.verify()
         self.store.check_model(self.embedder.model_id, self.embedder.dimension)
         if self.reranker is not None:
             self.reranker.model  # noqa: B018 - loads the cross-encoder now, not in the first turn

@@ -5,14 +5,21 @@ collection (`<name>-registry`) names the one that is live. A write builds the ne
 beside the live one (copying the vectors it keeps, embedding only new content) and then switches
 the registry in one step, so a failed or interrupted write leaves the previous knowledge base
 whole. Each generation records its embedding model and dimension. Writers take a lock file;
-a second writer fails at once instead of waiting.
+a second writer fails at once instead of waiting (on a Chroma server, also a lock collection held on
+the server, so that writers on other machines are excluded too: `qa.server_lock`).
+
+The registry also records how many vectors the live generation holds, and a marker file in the data
+folder records that an index was written there; `verify()` uses both to tell a missing or damaged
+index, at start, from one that was never built.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,12 +30,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa.config import Settings
+from qa.server_lock import ServerLock, ServerLockBusy
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 READ_BATCH = 2000
+VERIFY_SAMPLE = 10
 
 
 class StoreError(RuntimeError):
@@ -41,6 +50,10 @@ class EmbeddingMismatchError(StoreError):
 
 class StoreBusyError(StoreError):
     """Another process is writing to the index."""
+
+
+class StoreDamagedError(StoreError):
+    """The index is missing, unreadable or inconsistent."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,8 @@ class KnowledgeStore:
             except Exception as error:  # chromadb raises plain exceptions for connection errors
                 raise StoreError(f"cannot reach the Chroma server at {store.host}:{store.port}: {error}") from error
         self.chroma_path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
+        with self._chroma_errors():
+            return chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
 
     @property
     def chroma_path(self) -> Path:
@@ -94,7 +108,7 @@ class KnowledgeStore:
 
     def live(self) -> Collection | None:
         """The live generation, or None when nothing was ever loaded."""
-        name = (self._registry().metadata or {}).get("live")
+        name = self._registry_state().get("live")
         if not name:
             return None
         if self._live_cache and self._live_cache[0] == name:
@@ -134,22 +148,52 @@ class KnowledgeStore:
 
     def count(self) -> int:
         collection = self.live()
-        return collection.count() if collection is not None else 0
+        with self._chroma_errors():
+            return collection.count() if collection is not None else 0
+
+    def verify(self, allow_missing: bool = False) -> None:
+        """At start: StoreDamagedError, saying what to do, when the index is missing or damaged.
+
+        Damaged: Chroma cannot read it, the live generation holds another number of vectors than
+        was written, or its vector index does not return what is stored. Missing: the marker says an
+        index was written here but the store has none (`allow_missing` for a writer that rebuilds it).
+        """
+        collection = self.live()
+        if collection is None:
+            if self._was_written() and not allow_missing:
+                raise StoreDamagedError(
+                    f"the knowledge base index at {self.location} is missing (an index was written there, "
+                    f"see {self._marker}); restore it from a backup, or load the knowledge base again "
+                    "with `qa ingest PATH`"
+                )
+            return
+        with self._chroma_errors():
+            count = collection.count()
+            written = self._registry_state().get("count")
+            if written is not None and count != int(written):
+                raise StoreDamagedError(self._damaged(f"it holds {count} vectors, {written} were written"))
+            if count:
+                sample = collection.get(limit=1, include=["embeddings"])
+                wanted = min(count, VERIFY_SAMPLE)
+                found = collection.query(query_embeddings=sample["embeddings"], n_results=wanted, include=[])
+                if len(found["ids"][0]) != wanted:
+                    raise StoreDamagedError(self._damaged("its vector index returns fewer vectors than it holds"))
 
     def query(self, vector: np.ndarray, n_results: int, where: dict[str, Any] | None = None) -> list[Match]:
         """The `n_results` stored vectors nearest to `vector`, nearest first."""
         collection = self.live()
         if collection is None:
             return []
-        n_results = min(n_results, collection.count())
-        if n_results == 0:
-            return []
-        result = collection.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32),
-            n_results=n_results,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._chroma_errors():
+            n_results = min(n_results, collection.count())
+            if n_results == 0:
+                return []
+            result = collection.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=n_results,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             Match(id_, document or "", dict(metadata or {}), 1.0 - float(distance))
             for id_, document, metadata, distance in zip(
@@ -162,16 +206,67 @@ class KnowledgeStore:
         collection = self.live()
         if collection is None:
             return
-        yield from _records(collection, with_embeddings, where)
+        with self._chroma_errors():
+            yield from _records(collection, with_embeddings, where)
 
     # -- writing -------------------------------------------------------------------------------
 
     @contextmanager
     def writer(self) -> Iterator[GenerationWriter]:
         """Exclusive write access; fails at once when another process writes."""
-        with self._lock():
+        with self._lock(), self._server_lock() as server_lock:
+            self.verify(allow_missing=True)
             self._drop_orphans()
-            yield GenerationWriter(self)
+            yield GenerationWriter(self, server_lock)
+
+    @contextmanager
+    def _server_lock(self) -> Iterator[ServerLock | None]:
+        """On a Chroma server, the lock that also excludes writers on other machines."""
+        if self.settings.store.mode != "http":
+            yield None
+            return
+        lock = ServerLock(self.client, self.name)
+        try:
+            lock.acquire()
+        except ServerLockBusy as busy:
+            raise StoreBusyError(
+                f"the knowledge base '{self.name}' on {self.location} is being written by {busy}; "
+                "try again when it has finished"
+            ) from busy
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+    @contextmanager
+    def _chroma_errors(self) -> Iterator[None]:
+        """Chroma's own errors become a StoreDamagedError (embedded) or a server error (http)."""
+        try:
+            yield
+        except (StoreError, KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as error:  # Chroma's Rust core panics with pyo3's PanicException, a BaseException
+            detail = " ".join(str(error).split())[:300] or type(error).__name__
+            if self.settings.store.mode == "http":
+                raise StoreError(
+                    f"the Chroma server at {self.location} failed: {detail}; check that it runs and read its log"
+                ) from error
+            raise StoreDamagedError(self._damaged(detail)) from error
+
+    def _damaged(self, detail: str) -> str:
+        if self.settings.store.mode == "http":
+            repair = f"restore the server's data from a backup, or delete the collections '{self.name}-*' there"
+        else:
+            repair = f"restore {self.chroma_path} from a backup, or delete it"
+        return (
+            f"the knowledge base index at {self.location} is damaged ({detail}); "
+            f"{repair} and load the knowledge base again with `qa ingest PATH`"
+        )
+
+    @property
+    def _marker(self) -> Path:
+        """A file in the data folder that says an index was written to this location."""
+        return self.settings.data_dir / f"{self.name}.index.json"
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -197,7 +292,13 @@ class KnowledgeStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _registry(self) -> Collection:
-        return self.client.get_or_create_collection(f"{self.name}-registry", embedding_function=None)
+        with self._chroma_errors():
+            return self.client.get_or_create_collection(f"{self.name}-registry", embedding_function=None)
+
+    def _registry_state(self) -> dict[str, Any]:
+        """The live generation's name and vector count, as the last writer recorded them."""
+        with self._chroma_errors():
+            return dict(self._registry().metadata or {})
 
     def _generations(self) -> list[str]:
         pattern = re.compile(rf"^{re.escape(self.name)}-g(\d+)$")
@@ -214,17 +315,36 @@ class KnowledgeStore:
     def _publish(self, collection: Collection) -> None:
         registry = self._registry()
         old = (registry.metadata or {}).get("live")
-        registry.modify(metadata={"live": collection.name})
+        registry.modify(metadata={"live": collection.name, "count": collection.count(), "published": time.time()})
         self._live_cache = None
+        self._write_marker(collection.name)
         if old and old != collection.name:
             self.client.delete_collection(old)
+
+    @property
+    def _marker_location(self) -> str:
+        """`embedded` (the Chroma folder beside the marker, wherever the data folder moves) or the server."""
+        return self.location if self.settings.store.mode == "http" else "embedded"
+
+    def _was_written(self) -> bool:
+        """Whether the marker says that an index was written to this location."""
+        try:
+            return json.loads(self._marker.read_text(encoding="utf-8")).get("location") == self._marker_location
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def _write_marker(self, generation: str) -> None:
+        temporary = self._marker.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"location": self._marker_location, "collection": self.name, "live": generation}))
+        os.replace(temporary, self._marker)
 
 
 class GenerationWriter:
     """Builds the next generation of a knowledge base and switches to it."""
 
-    def __init__(self, store: KnowledgeStore) -> None:
+    def __init__(self, store: KnowledgeStore, server_lock: ServerLock | None = None) -> None:
         self.store = store
+        self.server_lock = server_lock
 
     def create(self, model_id: str, dimension: int) -> Collection:
         """A new, empty generation recording its embedding model."""
@@ -251,6 +371,8 @@ class GenerationWriter:
 
     def publish(self, collection: Collection) -> None:
         """Make `collection` the live generation; the previous one is deleted."""
+        if self.server_lock is not None and not self.server_lock.still_held():
+            raise StoreBusyError(f"another writer took over the write lock of '{self.store.name}'; nothing was published")
         self.store._publish(collection)
 
     def discard(self, collection: Collection) -> None:

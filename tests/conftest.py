@@ -1,9 +1,16 @@
-"""Shared fixtures: settings in a temporary data folder, the packaged bi-encoder loaded once."""
+"""Shared fixtures: settings in a temporary data folder, the packaged bi-encoder loaded once.
+
+`pytest --chroma-server HOST:PORT` runs the store-dependent tests (those that use the `settings`
+fixture) against that Chroma server instead of an embedded Chroma folder, each test in collections of
+its own; the other tests are deselected (they do not depend on the store).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +23,27 @@ from qa.pipeline import ChatPipeline  # noqa: E402
 
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEMO_KB = PROJECT_ROOT / "knowledge_base"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chroma-server",
+        metavar="HOST:PORT",
+        help="run the store-dependent tests against this Chroma server (sets QA_CHROMA_SERVER)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--chroma-server"):
+        os.environ["QA_CHROMA_SERVER"] = config.getoption("--chroma-server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--chroma-server"):
+        return
+    kept = [item for item in items if "settings" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +67,26 @@ def embedder(base_settings: Settings) -> Embedder:
 
 
 @pytest.fixture
-def settings(base_settings: Settings, tmp_path: Path) -> Settings:
-    """Default settings with the index in a fresh temporary folder."""
-    return base_settings.replace(data_dir=tmp_path / "data")
+def settings(base_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Default settings with the index in a fresh temporary folder (on a Chroma server: fresh collections)."""
+    fresh = base_settings.replace(data_dir=tmp_path / "data")
+    if fresh.store.mode != "http":
+        yield fresh
+        return
+    store = dataclasses.replace(fresh.store, collection=f"t{uuid.uuid4().hex[:12]}")
+    yield fresh.replace(store=store)
+    drop_server_collections(store.host, store.port, store.collection)
+
+
+def drop_server_collections(host: str, port: int, prefix: str) -> None:
+    """Delete a test's collections from the Chroma server."""
+    import chromadb
+
+    client = chromadb.HttpClient(host=host, port=port)
+    for collection in client.list_collections():
+        name = collection if isinstance(collection, str) else collection.name
+        if name.startswith(prefix):
+            client.delete_collection(name)
 
 
 @pytest.fixture
