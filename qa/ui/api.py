@@ -6,6 +6,7 @@ the server on every call (see qa/ui/auth.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -23,6 +24,14 @@ def register_api(chat: RecordedChat, admin: KnowledgeAdmin, insights: InsightsTa
         """Answer one question (the JSON of `qa ask --json`); pass a conversation id to continue a conversation,
         generate=True/False to turn the generative reader on or off for this question (default: the config)."""
         return chat.ask(question, conversation_id or None, "api", generate).to_json()
+
+    def stream(question: str, conversation_id: str | None = None, generate: bool | None = None) -> Iterator[dict[str, Any]]:
+        """The reply as it is written (the JSON of /ask each time); the last one is complete."""
+        shown = None
+        for step in chat.stream(question, conversation_id or None, "api", generate):
+            if step.reply is not shown:
+                shown = step.reply
+                yield shown.to_json()
 
     def kb_sources(password: str | None = None) -> dict[str, int]:
         """The sources of the knowledge base and their vector counts."""
@@ -57,6 +66,7 @@ def register_api(chat: RecordedChat, admin: KnowledgeAdmin, insights: InsightsTa
 
     for function, name in (
         (ask, "ask"),
+        (stream, "stream"),
         (kb_sources, "kb_sources"),
         (kb_entries, "kb_entries"),
         (kb_export, "kb_export"),

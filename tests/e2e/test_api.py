@@ -76,3 +76,14 @@ def test_turns_are_recorded_for_insights(client, app) -> None:
     assert insights["turns"] >= 1
     assert insights["intents"].get("faq", 0) >= 1
     assert set(insights["latency_ms"]) == {"p50", "p90", "p99"}
+
+
+def test_stream_ends_with_the_complete_reply(client) -> None:
+    job = client.submit("How do I delete my account?", None, None, api_name="/stream")
+    replies = list(job)
+
+    assert replies and replies[-1]["answered"] is True
+    assert replies[-1]["sources"][0]["id"] == "delete-account"
+    assert replies[-1] == client.predict("How do I delete my account?", None, api_name="/ask") | {
+        "timings_ms": replies[-1]["timings_ms"]
+    }

@@ -39,13 +39,19 @@ def last_reply(page) -> str:
     return page.locator(REPLIES).last.inner_text()
 
 
-def open_admin(page, password: str) -> None:
+def wait_for_text(page, selector: str, text: str) -> str:
+    """Wait until the element shows `text`; returns all its text."""
+    page.wait_for_function("([s, t]) => document.querySelector(s).innerText.includes(t)", arg=[selector, text])
+    return page.locator(selector).inner_text()
+
+
+def check_upload(page, password: str, path: Path, content: str, expected: str) -> str:
+    """Upload a file in the knowledge base tab; returns the check's report once it shows `expected`."""
+    path.write_text(content, encoding="utf-8")
     page.get_by_role("tab", name="Knowledge base").click()
     page.locator("#admin-tab input[type=password]").fill(password)
-
-
-def upload(page, path: Path) -> None:
     page.locator("#upload input[type=file]").set_input_files(str(path))
+    return wait_for_text(page, "#validation", expected)
 
 
 def test_answer_shows_its_sources_and_confidence(page, shot) -> None:
@@ -63,21 +69,17 @@ def test_answer_shows_its_sources_and_confidence(page, shot) -> None:
 
 def test_suggested_question_is_answered(page, shot) -> None:
     page.get_by_text("How much does the Plus plan cost?").first.click()
-    page.wait_for_function("() => document.querySelector('#chatbot').innerText.includes('$4.99')")
+    wait_for_text(page, "#chatbot", "$4.99")
     shot(page, "chat-suggested-question")
 
 
 def test_uploaded_faq_answers_questions(page, app, shot, tmp_path: Path) -> None:
-    faq = tmp_path / "parrot_faq.yaml"
-    faq.write_text(NEW_FAQ, encoding="utf-8")
-    open_admin(page, app.password)
-    upload(page, faq)
-    page.wait_for_function("() => document.querySelector('#validation').innerText.includes('Ready to load')")
-    assert "1 FAQ entries" in page.locator("#validation").inner_text()
+    report = check_upload(page, app.password, tmp_path / "parrot_faq.yaml", NEW_FAQ, "Ready to load")
+    assert "1 FAQ entries" in report
     shot(page, "admin-upload-checked")
     page.locator("#load").click()
-    page.wait_for_function("() => document.querySelector('#validation').innerText.includes('Loaded.')")
-    page.wait_for_function("() => document.querySelector('#entries').innerText.includes('uploads/parrot_faq.yaml')")
+    wait_for_text(page, "#validation", "Loaded.")
+    wait_for_text(page, "#entries", "uploads/parrot_faq.yaml")
     shot(page, "admin-upload-loaded")
 
     page.get_by_role("tab", name="Chat").click()
@@ -89,13 +91,8 @@ def test_uploaded_faq_answers_questions(page, app, shot, tmp_path: Path) -> None
 
 
 def test_broken_upload_is_reported_with_its_line(page, app, shot, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.yaml"
-    broken.write_text(BROKEN_FAQ, encoding="utf-8")
-    open_admin(page, app.password)
-    upload(page, broken)
-    page.wait_for_function("() => document.querySelector('#validation').innerText.includes('problem')")
+    report = check_upload(page, app.password, tmp_path / "broken.yaml", BROKEN_FAQ, "problem")
 
-    report = page.locator("#validation").inner_text()
     assert "uploads/broken.yaml:4" in report and "no answer" in report
     assert page.locator("#load").is_disabled()
     shot(page, "admin-upload-problems")
@@ -117,7 +114,7 @@ def test_insights_tab_shows_figures_with_the_password(page, app, shot) -> None:
     page.get_by_role("tab", name="Insights").click()
     page.locator("#insights-tab input[type=password]").fill(app.password)
     page.locator("#insights-tab button", has_text="Refresh").click()
-    page.wait_for_function("() => document.querySelector('#insights-summary').innerText.includes('turns')")
+    wait_for_text(page, "#insights-summary", "turns")
 
     assert "unladen swallow" in page.locator("#insights-gaps").inner_text()
     shot(page, "insights")
