@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 
 from qa.config import ConfigError, Settings, load_settings
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
+    ask.add_argument("--history", nargs="+", default=[], metavar="TURN", help="earlier messages, replayed in a fresh conversation first")
     ask.add_argument(
         "--generate", action=argparse.BooleanOptionalAction, default=None,
         help="write the answer with the generative model, streamed (default: the config's generation.enabled)",
@@ -80,11 +82,14 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = ChatPipeline(settings)
     pipeline.check_ready()
+    conversation_id = uuid.uuid4().hex if args.history else None
+    for turn in args.history:
+        pipeline.ask(turn, conversation_id)
     if args.json:
-        reply = pipeline.ask(args.question, generate=args.generate)
+        reply = pipeline.ask(args.question, conversation_id, args.generate)
         print(json.dumps(reply.to_json(), ensure_ascii=False, indent=2))
     else:
-        reply = print_stream(pipeline.stream(args.question, generate=args.generate), sys.stdout)
+        reply = print_stream(pipeline.stream(args.question, conversation_id, args.generate), sys.stdout)
         for number, source in enumerate(reply.sources if reply.answered else (), start=1):
             label = f"[{number}] " if reply.generated else ""  # a generated answer cites its sources as [n]
             print(f"  {label}[{source.score:.2f}] {source.question} ({source.source})")

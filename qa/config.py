@@ -105,6 +105,55 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class DialogueSettings:
+    """Intent routing (small talk, hand-off), "Did you mean A or B?", and the offer of a person."""
+
+    routing: bool = True
+    intents: Path | None = PROJECT_ROOT / "configs" / "intents.yaml"
+    intent_threshold: float = 0.6
+    intent_margin: float = 0.05
+    neighbours: int = 1
+    clarify: bool = True
+    clarify_margin: float = 0.02
+    clarify_margin_reranked: float = 0.05
+    offer_human_after: int = 2
+
+    def __post_init__(self) -> None:
+        if self.neighbours < 1 or self.offer_human_after < 0:
+            raise ValueError("dialogue.neighbours must be at least 1 and dialogue.offer_human_after at least 0")
+        if not -1 <= self.intent_threshold <= 1:
+            raise ValueError("dialogue.intent_threshold must be a cosine similarity in [-1, 1]")
+        if self.clarify_margin < 0 or self.clarify_margin_reranked < 0:
+            raise ValueError("dialogue.clarify_margin and dialogue.clarify_margin_reranked must not be negative")
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    """Per-conversation memory and follow-up questions (retrieval blended with the recent turns)."""
+
+    context: bool = True
+    max_turns: int = 6
+    max_conversations: int = 1000
+    current_weight: float = 0.7
+    weak_weight: float = 0.5
+    context_update: float = 0.3
+    weak_threshold: float = 0.7
+    switch_threshold: float = 0.3
+    elliptical_words: int = 3
+    lead_phrases: tuple[str, ...] = ("and", "also", "but", "so", "then", "or", "what about", "how about", "what if")
+    pronouns: tuple[str, ...] = ("it", "its", "it's", "that", "this", "these", "those", "they", "them", "their", "one")
+    fillers: tuple[str, ...] = ("ok", "okay", "oh", "well", "hmm", "great", "cool", "alright", "right", "thanks")
+    context_text: bool = True
+    demote_previous_answer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_turns < 1 or self.max_conversations < 1:
+            raise ValueError("conversation.max_turns and conversation.max_conversations must be at least 1")
+        if not (0 < self.current_weight <= 1 and 0 < self.weak_weight <= 1 and 0 <= self.context_update <= 1):
+            raise ValueError("conversation.current_weight and weak_weight must be in (0, 1], context_update in [0, 1]")
+
+
+@dataclass(frozen=True)
 class AppSettings:
     """The web app: queue bounds, suggested questions, what the admin and insights tabs flag."""
 
@@ -129,6 +178,7 @@ class GenerationSettings:
     backend: str = "transformers"  # transformers | llama_cpp
     device: str = "cpu"
     max_new_tokens: int = 120
+    max_sentences: int = 3
     time_limit_s: float = 30.0
     max_passages: int = 3
     passage_chars: int = 700
@@ -137,8 +187,8 @@ class GenerationSettings:
     def __post_init__(self) -> None:
         if self.backend not in ("transformers", "llama_cpp"):
             raise ValueError(f"generation.backend must be 'transformers' or 'llama_cpp', not {self.backend!r}")
-        if self.max_new_tokens < 1 or self.max_passages < 1 or self.passage_chars < 50:
-            raise ValueError("generation.max_new_tokens and max_passages must be at least 1, passage_chars 50")
+        if min(self.max_new_tokens, self.max_sentences, self.max_passages) < 1 or self.passage_chars < 50:
+            raise ValueError("generation.max_new_tokens, max_sentences and max_passages must be at least 1, passage_chars 50")
         if self.time_limit_s <= 0 or not 0 < self.support_threshold <= 1:
             raise ValueError("generation.time_limit_s must be positive and support_threshold in (0, 1]")
 
@@ -156,6 +206,8 @@ class Settings:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
     app: AppSettings = field(default_factory=AppSettings)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
 

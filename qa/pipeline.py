@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from qa.config import Settings
+from qa.dialogue import Dialogue
 from qa.embedder import Embedder
 from qa.generation import GenerativeReader
 from qa.guards import InputRejected, check_input
@@ -31,6 +32,7 @@ class ChatPipeline:
         self.retriever = Retriever(self.store, settings.retrieval)
         self.reranker = Reranker(settings.reranker) if settings.reranker.enabled else None
         self.reader = ExtractiveReader(settings.answer)
+        self.dialogue = Dialogue(settings, self.embedder, search=self.retriever.run, retrieve=self.retrieve)
 
     @cached_property
     def generative_reader(self) -> GenerativeReader:
@@ -50,6 +52,7 @@ class ChatPipeline:
             self.reranker.model  # noqa: B018 - loads the cross-encoder now, not in the first turn
         if self.settings.generation.enabled:
             self.generative_reader.load()
+        self.dialogue.warm_up()
 
     def sync_knowledge_base(self, progress: Progress = no_progress) -> IngestReport | None:
         """Load the configured knowledge base folder; a no-op when nothing in it changed."""
@@ -85,10 +88,13 @@ class ChatPipeline:
             return Turn(Reply(answer=str(rejection), intent="invalid_input", confidence=0.0, answered=False))
         with timer.stage("embed"):
             vector = self.embedder.run([text])[0]
-        hits = self.retrieve(text, vector, timer)
-        with timer.stage("read"):
-            reply = self.reader.run(hits, self.settings.threshold)
-        return Turn(_with_timings(reply, timer), text, tuple(hits))
+        turn = self.dialogue.open(text, vector, conversation_id, timer)
+        reply = turn.reply
+        if reply is None:
+            with timer.stage("read"):
+                reply = self.reader.run(turn.hits, self.settings.threshold)
+        reply = self.dialogue.close(turn, reply)
+        return Turn(_with_timings(reply, timer), turn.query_text, tuple(turn.hits))
 
     def retrieve(self, text: str, vector, timer: StageTimer) -> list[Hit]:
         """The top_k hits for a query: nearest entries, re-ranked when a re-ranker is on."""

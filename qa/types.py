@@ -125,6 +125,7 @@ class Reply:
     timings_ms: dict[str, float] = field(default_factory=dict)
     generated: bool = False  # written by the generative reader (sources numbered as its [n] citations)
     fallback_reason: str | None = None  # why a generated answer was replaced by the extractive one
+    options: tuple[str, ...] = ()  # a clarification's choices ("Did you mean A or B?"): send one back to pick it
 
     def to_json(self) -> dict[str, Any]:
         """The JSON reply of `qa ask --json` and the `/ask` API (keys are only ever added)."""
@@ -138,4 +139,5 @@ class Reply:
             "timings_ms": {stage: round(ms, 2) for stage, ms in self.timings_ms.items()},
             "generated": self.generated,
             "fallback_reason": self.fallback_reason,
+            "options": list(self.options),
         }

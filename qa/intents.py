@@ -1,0 +1,168 @@
+"""Intent routing: small talk, hand-off and yes / no, detected from the turn's own embedding.
+
+The intents and their texts come from `configs/intents.yaml` (see its header). The router embeds
+every example utterance once with the retrieval bi-encoder; a turn's vector (the one retrieval
+uses) scores each intent by the mean cosine similarity of its nearest examples. An intent wins
+when its score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score
+by its margin, so a knowledge base that answers "hello" itself keeps answering it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from qa.config import ConfigError, DialogueSettings
+from qa.embedder import Embedder
+
+BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "complaint", "affirm", "deny")
+MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
+
+
+class IntentsError(ConfigError):
+    """An intents file that cannot be used; the message names the file and the intent."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One intent: example utterances, reply variants, and how it behaves."""
+
+    name: str
+    examples: tuple[str, ...]
+    replies: tuple[str, ...]
+    offer_human: bool = False
+    margin: float | None = None
+
+
+@dataclass(frozen=True)
+class IntentCatalog:
+    """The intents of a file and the texts of the dialogue (`messages`)."""
+
+    intents: tuple[Intent, ...]
+    messages: Mapping[str, str]
+
+    def get(self, name: str) -> Intent:
+        return next(intent for intent in self.intents if intent.name == name)
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    """The intent a turn is routed to and its score."""
+
+    name: str
+    score: float
+
+
+def load_intents(path: str | Path) -> IntentCatalog:
+    """The intents of a YAML file, checked: each has examples and replies, and every message is there."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise IntentsError(f"{path}: cannot read the intents ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise IntentsError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict) or not isinstance(raw.get("intents"), dict) or not raw["intents"]:
+        raise IntentsError(f"{path}: expected a mapping with 'intents' (name: {{examples, replies}}) and 'messages'")
+    intents = tuple(_intent(name, fields, path) for name, fields in raw["intents"].items())
+    messages = raw.get("messages") or {}
+    missing = [key for key in MESSAGES if not isinstance(messages.get(key), str) or not messages[key].strip()]
+    if missing:
+        raise IntentsError(f"{path}: 'messages' lacks {', '.join(missing)}")
+    try:
+        messages["clarify"].format(first="A", second="B")
+    except (KeyError, IndexError, ValueError) as error:
+        raise IntentsError(f"{path}: 'messages.clarify' may only use {{first}} and {{second}} ({error})") from error
+    return IntentCatalog(intents, {key: messages[key] for key in MESSAGES})
+
+
+def _intent(name: Any, fields: Any, path: Path) -> Intent:
+    where = f"{path}: intent '{name}'"
+    if not isinstance(fields, dict):
+        raise IntentsError(f"{where}: expected a mapping with 'examples' and 'replies'")
+    unknown = set(fields) - {"examples", "replies", "offer_human", "margin"}
+    if unknown:
+        raise IntentsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    texts = {}
+    for key in ("examples", "replies"):
+        values = fields.get(key)
+        if not isinstance(values, list) or not values or not all(isinstance(v, (str, int, float)) for v in values):
+            raise IntentsError(f"{where}: '{key}' must be a non-empty list of texts")
+        texts[key] = tuple(str(value).strip() for value in values)
+    margin = fields.get("margin")
+    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float))):
+        raise IntentsError(f"{where}: 'margin' must be a number")
+    return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)),
+                  None if margin is None else float(margin))
+
+
+_vector_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+_cache_lock = threading.Lock()
+
+
+def _embed_examples(embedder: Embedder, examples: tuple[str, ...]) -> np.ndarray:
+    """The examples' vectors, embedded once per model and set of examples in a process."""
+    key = (embedder.model_id, examples)
+    with _cache_lock:
+        if key not in _vector_cache:
+            _vector_cache[key] = embedder.run(list(examples))
+        return _vector_cache[key]
+
+
+class IntentRouter:
+    """Routes a turn's vector to an intent, or to the knowledge base (None)."""
+
+    def __init__(self, catalog: IntentCatalog, embedder: Embedder, settings: DialogueSettings) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.settings = settings
+        self.names = tuple(intent.name for intent in catalog.intents)
+        self._owners = np.array([i for i, intent in enumerate(catalog.intents) for _ in intent.examples])
+        self._examples = tuple(example for intent in catalog.intents for example in intent.examples)
+        self._random = random.Random()
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return _embed_examples(self.embedder, self._examples)
+
+    def scores(self, vector: np.ndarray) -> dict[str, float]:
+        """Each intent's score: the mean cosine similarity of its `neighbours` nearest examples."""
+        similarities = self.vectors @ np.asarray(vector, dtype=np.float32)
+        scores = {}
+        for index, name in enumerate(self.names):
+            own = np.sort(similarities[self._owners == index])[::-1][: self.settings.neighbours]
+            scores[name] = float(own.mean())
+        return scores
+
+    def match(self, vector: np.ndarray, among: Collection[str] | None = None) -> IntentMatch | None:
+        """The best intent (of `among`, default all) when it reaches the threshold."""
+        scores = {name: score for name, score in self.scores(vector).items() if among is None or name in among}
+        if not scores:
+            return None
+        name = max(scores, key=scores.__getitem__)
+        return IntentMatch(name, scores[name]) if scores[name] >= self.settings.intent_threshold else None
+
+    def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
+        """The intent of a turn, when it beats the best FAQ entry (`faq_score`) by its margin."""
+        best = self.match(vector)
+        if best is None:
+            return None
+        margin = self.catalog.get(best.name).margin
+        margin = self.settings.intent_margin if margin is None else margin
+        return best if best.score - faq_score >= margin else None
+
+    def reply(self, name: str) -> str:
+        """One of the intent's reply variants, at random."""
+        return self._random.choice(self.catalog.get(name).replies)
+
+    def message(self, key: str, **values: str) -> str:
+        """A text of the dialogue (`messages` in the intents file), filled in when `values` are given."""
+        text = self.catalog.messages[key]
+        return text.format(**values) if values else text

@@ -1,0 +1,175 @@
+"""The turn logic: routing, "Did you mean A or B?" and its answers, the offer of a person."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from dialogue_fakes import WordEmbedder, hit
+from qa.config import AnswerSettings, DialogueSettings, Settings
+from qa.dialogue import Dialogue
+from qa.reader import ExtractiveReader
+from qa.timing import StageTimer
+from qa.types import Hit, Reply
+
+INTENTS = {
+    "greeting": {"examples": ["hello there"], "replies": ["Hello!"]},
+    "handoff": {"examples": ["talk to a human agent"], "replies": ["Handing over."]},
+    "complaint": {"examples": ["this is useless"], "replies": ["Sorry. Want a person?"], "offer_human": True},
+    "affirm": {"examples": ["yes", "yes please"], "replies": ["OK."]},
+    "deny": {"examples": ["no", "no thanks"], "replies": ["Fine."]},
+}
+MESSAGES = {
+    "clarify": "Did you mean {first} or {second}?",
+    "clarify_deny": "Please rephrase.",
+    "offer_human": "Shall I get a person?",
+    "offer_declined": "Still here.",
+}
+PLUS = hit("plus-price", 0.80, "How much does the Plus plan cost?")
+TEAM = hit("team-price", 0.79, "How much does the Team plan cost?")
+FAR = hit("pen-battery", 0.30, "How long does the pen battery last?")
+
+
+class Script:
+    """The hits the fake retriever gives, set by each test before a turn."""
+
+    def __init__(self) -> None:
+        self.hits: list[Hit] = []
+        self.retrieved = 0
+
+    def search(self, vector: np.ndarray) -> Sequence[Hit]:
+        return self.hits
+
+    def retrieve(self, text: str, vector: np.ndarray, timer: StageTimer) -> Sequence[Hit]:
+        self.retrieved += 1
+        return self.hits
+
+
+class Bot:
+    """A Dialogue with a fake embedder and retriever, and the extractive reader, as the pipeline wires them."""
+
+    def __init__(self, tmp_path: Path, **dialogue: object) -> None:
+        path = tmp_path / "intents.yaml"
+        path.write_text(yaml.safe_dump({"intents": INTENTS, "messages": MESSAGES}), encoding="utf-8")
+        settings = Settings(dialogue=DialogueSettings(intents=path, **dialogue))
+        self.script = Script()
+        self.embedder = WordEmbedder()
+        self.dialogue = Dialogue(settings, self.embedder, self.script.search, self.script.retrieve)
+        self.reader = ExtractiveReader(AnswerSettings())
+        self.threshold = settings.threshold
+
+    def say(self, text: str, hits: list[Hit] | None = None, conversation: str | None = "c1") -> Reply:
+        self.script.hits = hits if hits is not None else self.script.hits
+        turn = self.dialogue.open(text, self.embedder.one(text), conversation, StageTimer())
+        reply = turn.reply or self.reader.run(turn.hits, self.threshold)
+        return self.dialogue.close(turn, reply)
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Bot:
+    return Bot(tmp_path)
+
+
+def test_small_talk_gets_the_intents_reply_without_retrieval(bot: Bot) -> None:
+    reply = bot.say("hello there", [FAR])
+    assert (reply.intent, reply.answer, reply.answered) == ("greeting", "Hello!", True)
+    assert bot.script.retrieved == 0
+
+
+def test_routing_off_sends_small_talk_to_the_knowledge_base(tmp_path: Path) -> None:
+    reply = Bot(tmp_path, routing=False).say("hello there", [FAR])
+    assert reply.intent == "out_of_scope"
+
+
+def test_two_close_entries_get_a_clarification_with_both_options(bot: Bot) -> None:
+    reply = bot.say("how much is it", [PLUS, TEAM])
+    assert reply.intent == "clarify" and not reply.answered
+    assert reply.answer == f"Did you mean {PLUS.question} or {TEAM.question}?"
+    assert reply.options == (PLUS.question, TEAM.question)
+    assert [source.id for source in reply.sources] == ["plus-price", "team-price"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "chosen"),
+    [("the second one", "team-price"), ("2", "team-price"), ("the first", "plus-price"), ("yes", "plus-price"), ("team", "team-price")],
+)
+def test_the_answer_to_a_clarification_picks_an_option(bot: Bot, answer: str, chosen: str) -> None:
+    bot.say("how much is it", [PLUS, TEAM])
+    reply = bot.say(answer, [FAR])
+    assert reply.intent == "faq" and reply.sources[0].id == chosen
+
+
+def test_no_to_a_clarification_asks_to_rephrase(bot: Bot) -> None:
+    bot.say("how much is it", [PLUS, TEAM])
+    reply = bot.say("no thanks", [FAR])
+    assert (reply.intent, reply.answer) == ("deny", "Please rephrase.")
+
+
+def test_a_restatement_that_finds_an_option_is_answered_without_asking_again(bot: Bot) -> None:
+    bot.say("how much is it", [PLUS, TEAM])
+    reply = bot.say("I mean the price of the plan for a whole company with many people", [TEAM, PLUS])
+    assert reply.intent == "faq" and reply.sources[0].id == "team-price"
+
+
+def test_a_one_off_question_is_answered_rather_than_clarified(bot: Bot) -> None:
+    reply = bot.say("how much is it", [PLUS, TEAM], conversation=None)
+    assert reply.intent == "faq" and reply.sources[0].id == "plus-price"
+
+
+def test_clarification_needs_two_confident_entries(bot: Bot) -> None:
+    low = dataclasses.replace(TEAM, score=0.5)
+    assert bot.say("how much is it", [PLUS, low]).intent == "faq"
+
+
+def test_repeated_misses_end_with_the_offer_of_a_person_and_yes_hands_over(bot: Bot) -> None:
+    first = bot.say("what is the weather", [FAR])
+    second = bot.say("tell me a joke", [FAR])
+    assert first.intent == second.intent == "out_of_scope"
+    assert "Shall I get a person?" not in first.answer and second.answer.endswith("Shall I get a person?")
+    reply = bot.say("yes please")
+    assert (reply.intent, reply.answer) == ("handoff", "Handing over.")
+
+
+def test_declining_the_offer_is_acknowledged(bot: Bot) -> None:
+    bot.say("what is the weather", [FAR])
+    bot.say("tell me a joke", [FAR])
+    reply = bot.say("no")
+    assert (reply.intent, reply.answer) == ("deny", "Still here.")
+    assert bot.say("no").answer == "Fine."  # the offer was answered: a second "no" is plain small talk
+
+
+def test_an_answer_resets_the_streak_of_misses(bot: Bot) -> None:
+    bot.say("what is the weather", [FAR])
+    bot.say("how much is the plus plan", [PLUS])
+    assert "person" not in bot.say("tell me a joke", [FAR]).answer
+
+
+def test_no_offer_of_a_person_to_one_off_questions(bot: Bot) -> None:
+    for _ in range(3):
+        reply = bot.say("what is the weather", [FAR], conversation=None)
+    assert "person" not in reply.answer
+
+
+def test_a_complaint_offers_a_person(bot: Bot) -> None:
+    assert bot.say("this is useless", [FAR]).intent == "complaint"
+    assert bot.say("yes").intent == "handoff"
+
+
+def test_a_new_question_after_an_offer_is_answered_as_usual(bot: Bot) -> None:
+    bot.say("this is useless", [FAR])
+    reply = bot.say("how much does the plus plan cost", [PLUS])
+    assert reply.intent == "faq" and reply.sources[0].id == "plus-price"
+
+
+def test_turns_are_recorded_with_their_embeddings_and_answers(bot: Bot) -> None:
+    bot.say("hello there", [FAR])
+    bot.say("how much does the plus plan cost", [PLUS])
+    turns = bot.dialogue.conversations.get("c1").turns
+    assert [t.intent for t in turns] == ["greeting", "faq"]
+    assert turns[1].answer.id == "plus-price"
+    assert np.allclose(turns[1].vector, bot.embedder.one("how much does the plus plan cost"))

@@ -1,0 +1,143 @@
+"""Intents: the intents file is checked, and the router picks an intent only when it beats the FAQ."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dialogue_fakes import WordEmbedder
+from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
+from qa.intents import BUILT_IN, IntentRouter, IntentsError, load_intents
+
+MESSAGES = {
+    "clarify": "Did you mean {first} or {second}?",
+    "clarify_deny": "Please rephrase.",
+    "offer_human": "Shall I get a person?",
+    "offer_declined": "OK.",
+}
+INTENTS = {
+    "greeting": {"examples": ["hello there", "good morning"], "replies": ["Hello!", "Hi!"]},
+    "handoff": {"examples": ["talk to a human agent"], "replies": ["Handing over."], "margin": -0.5},
+    "affirm": {"examples": ["yes", "yes please"], "replies": ["OK."]},
+    "deny": {"examples": ["no", "no thanks"], "replies": ["Fine."]},
+}
+
+
+def write(tmp_path: Path, intents: object = None, messages: object = None) -> Path:
+    path = tmp_path / "intents.yaml"
+    data = {"intents": INTENTS if intents is None else intents, "messages": MESSAGES if messages is None else messages}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def router(tmp_path: Path, **settings: object) -> IntentRouter:
+    values = {"intent_threshold": 0.6, "intent_margin": 0.05, **settings}
+    return IntentRouter(load_intents(write(tmp_path)), WordEmbedder(), DialogueSettings(**values))
+
+
+def test_shipped_intents_file_has_the_built_in_intents_with_examples_and_variants() -> None:
+    catalog = load_intents(PROJECT_ROOT / "configs" / "intents.yaml")
+    names = {intent.name for intent in catalog.intents}
+    assert set(BUILT_IN) <= names
+    for intent in catalog.intents:
+        assert len(intent.examples) >= 15, intent.name
+        assert len(intent.replies) >= 2, intent.name
+        assert len(set(intent.examples)) == len(intent.examples), intent.name
+    assert catalog.get("complaint").offer_human
+
+
+def test_an_intent_without_replies_is_an_error_naming_it_and_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, {"greeting": {"examples": ["hi"]}})
+    with pytest.raises(IntentsError) as error:
+        load_intents(path)
+    assert "greeting" in str(error.value) and "replies" in str(error.value) and str(path) in str(error.value)
+    assert isinstance(error.value, ConfigError)
+
+
+@pytest.mark.parametrize(
+    ("intents", "messages", "fragment"),
+    [
+        ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "colour": "red"}}, None, "colour"),
+        ({"greeting": {"examples": [], "replies": ["Hi"]}}, None, "examples"),
+        ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "margin": "big"}}, None, "margin"),
+        ({"greeting": ["hi"]}, None, "mapping"),
+        ({}, None, "intents"),
+        (None, {**MESSAGES, "offer_human": ""}, "offer_human"),
+        (None, {**MESSAGES, "clarify": "Did you mean {one}?"}, "clarify"),
+    ],
+)
+def test_malformed_intents_files_are_rejected(tmp_path: Path, intents: object, messages: object, fragment: str) -> None:
+    with pytest.raises(IntentsError, match=fragment):
+        load_intents(write(tmp_path, intents, messages))
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IntentsError, match="cannot read"):
+        load_intents(tmp_path / "absent.yaml")
+
+
+def test_small_talk_is_routed_to_its_intent(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    embed = route.embedder.one
+    match = route.run(embed("hello there"), faq_score=0.2)
+    assert match is not None and match.name == "greeting" and match.score == pytest.approx(1.0)
+    assert route.reply("greeting") in ("Hello!", "Hi!")
+
+
+def test_a_question_far_from_every_example_goes_to_the_knowledge_base(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    assert route.run(route.embedder.one("how much does the plus plan cost"), faq_score=0.3) is None
+
+
+def test_the_faq_wins_when_it_matches_as_well_as_the_intent(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    vector = route.embedder.one("hello there")
+    assert route.run(vector, faq_score=0.99) is None
+    assert route.run(vector, faq_score=0.9) is not None  # beats the FAQ by the 0.05 margin
+
+
+def test_a_negative_margin_lets_an_intent_win_over_a_closer_faq_entry(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    vector = route.embedder.one("talk to a human agent")
+    assert route.run(vector, faq_score=1.2).name == "handoff"  # margin -0.5 from the file
+    assert route.run(vector, faq_score=1.6) is None
+
+
+def test_the_threshold_is_applied_to_the_intent_score(tmp_path: Path) -> None:
+    vector = WordEmbedder().one("good morning my friend")  # shares 2 of 4 words with an example
+    assert router(tmp_path, intent_threshold=0.6).run(vector, faq_score=0.0) is not None
+    assert router(tmp_path, intent_threshold=0.8).run(vector, faq_score=0.0) is None
+
+
+def test_neighbours_average_the_nearest_examples(tmp_path: Path) -> None:
+    vector = WordEmbedder().one("yes")
+    one, two = router(tmp_path).scores(vector), router(tmp_path, neighbours=2).scores(vector)
+    assert one["affirm"] == pytest.approx(1.0)
+    assert two["affirm"] == pytest.approx((1.0 + 1 / 2**0.5) / 2, abs=1e-5)
+
+
+def test_match_can_be_limited_to_some_intents(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    vector = route.embedder.one("hello there")
+    assert route.match(vector, among=("affirm", "deny")) is None
+    assert route.match(route.embedder.one("no thanks"), among=("affirm", "deny")).name == "deny"
+
+
+def test_examples_are_embedded_once_per_model_and_file(tmp_path: Path) -> None:
+    intents = {**INTENTS, "goodbye": {"examples": [f"see you {tmp_path.name}"], "replies": ["Bye"]}}
+    catalog = load_intents(write(tmp_path, intents))
+    embedder = WordEmbedder()
+    first = IntentRouter(catalog, embedder, DialogueSettings())
+    second = IntentRouter(catalog, embedder, dataclasses.replace(DialogueSettings(), intent_threshold=0.7))
+    first.scores(embedder.one("hi"))
+    second.scores(embedder.one("hi"))
+    assert embedder.calls == 3  # two turns and one embedding of the examples
+
+
+def test_messages_are_filled_in(tmp_path: Path) -> None:
+    route = router(tmp_path)
+    assert route.message("clarify", first="A", second="B") == "Did you mean A or B?"
+    assert route.message("offer_human") == "Shall I get a person?"
