@@ -7,8 +7,10 @@ import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from qa.config import ConfigError, Settings, load_settings
+from qa.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from qa.evaluation.queries import EvaluationError
 from qa.generation.console import print_stream
 from qa.ingest.errors import KnowledgeBaseError
 from qa.models import ModelError
@@ -26,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, args.data_dir)
         return args.run(args, settings)
-    except (ConfigError, KnowledgeBaseError, StoreError, ModelError) as error:
+    except (ConfigError, KnowledgeBaseError, StoreError, ModelError, EvaluationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     kb_delete = kb_commands.add_parser("delete", help="remove a source")
     kb_delete.add_argument("sources", nargs="+", metavar="SOURCE")
     kb_delete.set_defaults(run=run_kb_delete)
+
+    add_eval_commands(commands)
 
     serve = commands.add_parser("serve", help="start the web app")
     serve.set_defaults(run=run_serve)
@@ -125,6 +129,93 @@ def run_kb_delete(args: argparse.Namespace, settings: Settings) -> int:
     with tqdm_progress() as progress:
         report = ChatPipeline(settings).indexer.delete_sources(args.sources, progress)
     print(report.summary())
+    return 0
+
+
+TRAIN_OPTIONS = frozenset(
+    ("epochs", "max_queries", "negatives", "batch_size", "learning_rate", "max_length", "layers", "seed",
+     "eval_datasets", "eval_split")
+)
+
+
+def add_eval_commands(commands: argparse._SubParsersAction) -> None:
+    """`qa eval` and `qa train-reranker`."""
+    from qa.evaluation.datasets import DEFAULT_DATASETS_DIR
+    from qa.training.intent_datasets import DATASETS
+
+    evaluate = commands.add_parser("eval", help="measure the answers on labelled queries, in a temporary index")
+    given = evaluate.add_mutually_exclusive_group(required=True)
+    given.add_argument("--kb", nargs="+", metavar="PATH", help="FAQ files or folders (any format `qa ingest` takes)")
+    given.add_argument("--dataset", choices=DATASETS, help="an intent data set: train split as the knowledge base")
+    evaluate.add_argument("--queries", metavar="JSONL", help='with --kb: lines of {"query", "expected", "history"}')
+    evaluate.add_argument("--data-dir", dest="datasets_dir", default=str(DEFAULT_DATASETS_DIR), help="with --dataset: the data sets folder")
+    evaluate.add_argument("--split", choices=("val", "test"), default="test", help="with --dataset: the queries (default: test)")
+    evaluate.add_argument("--limit", type=_positive_int, help="a seeded sample of this many queries")
+    evaluate.add_argument("--intents", type=_positive_int, help="with --dataset: only its first N intents (a quick run)")
+    evaluate.add_argument("--no-rerank", action="store_true", help="leave the re-ranker out (bi-encoder alone)")
+    evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="write the figures as JSON")
+    evaluate.add_argument("--plot", metavar="OUT.png", help="draw the figures and accuracy by threshold")
+    evaluate.add_argument("--errors", metavar="OUT.jsonl", help="write the worst false positives and false negatives")
+    evaluate.set_defaults(run=run_eval)
+
+    train = commands.add_parser("train-reranker", help="fine-tune the cross-encoder re-ranker on intent data sets")
+    train.add_argument("--output", default=str(PROJECT_ROOT / "models" / "reranker"), help="the model folder (default: %(default)s)")
+    train.add_argument("--data-dir", dest="datasets_dir", default=str(DEFAULT_DATASETS_DIR), help="the data sets folder")
+    train.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS), help="train on these")
+    for flag, kind in (("--epochs", float), ("--max-queries", int), ("--negatives", int), ("--batch-size", int),
+                       ("--learning-rate", float), ("--max-length", int), ("--layers", int), ("--seed", int)):
+        train.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.reranker)")
+    train.add_argument("--eval-datasets", nargs="+", choices=DATASETS, default=argparse.SUPPRESS)
+    train.add_argument("--eval-split", choices=("val", "test"), default=argparse.SUPPRESS)
+    train.set_defaults(run=run_train_reranker)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.evaluation.evaluate import EvalRequest, evaluate
+    from qa.evaluation.report import format_report, worst_errors, write_jsonl
+
+    outputs = [Path(path) for path in (args.json_out, args.plot, args.errors) if path]
+    missing = [str(path) for path in outputs if not path.resolve().parent.is_dir()]
+    if missing:
+        raise EvaluationError(f"no folder for the output file(s): {', '.join(missing)}")
+    request = EvalRequest(
+        kb_paths=tuple(args.kb or ()),
+        queries=Path(args.queries) if args.queries else None,
+        dataset=args.dataset,
+        datasets_dir=Path(args.datasets_dir),
+        split=args.split,
+        limit=args.limit,
+        intents=args.intents,
+        rerank=False if args.no_rerank else None,
+    )
+    with tqdm_progress() as progress:
+        report, outcomes = evaluate(settings, request, progress=progress)
+    print(format_report(report))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if args.errors:
+        write_jsonl(args.errors, worst_errors(outcomes))
+    if args.plot:
+        from qa.evaluation.plot import plot_report
+
+        plot_report(report, outcomes, args.plot)
+    return 0
+
+
+def run_train_reranker(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.training.reranker import train_reranker
+
+    options = {key: value for key, value in vars(args).items() if key in TRAIN_OPTIONS}
+    result = train_reranker(Path(args.output), args.datasets_dir, args.datasets, **options)
+    print(json.dumps(result, indent=2))
+    print(f"saved the re-ranker to {args.output}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Measure how well the bot answers a knowledge base: `qa eval` and the quality benchmark."""
