@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY = False
 
-.PHONY: run test setup ingest bench clean
+CHROMA_PORT ?= 8765
+
+.PHONY: run test test-server setup ingest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,13 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The store-dependent tests again, against a real Chroma server (`chroma run`) on loopback.
+test-server: setup
+	@data=$$(mktemp -d); \
+	$(BIN)/chroma run --path $$data/chroma --host 127.0.0.1 --port $(CHROMA_PORT) > $$data/chroma.log 2>&1 & server=$$!; \
+	trap 'kill $$server; rm -rf $$data' EXIT; \
+	$(BIN)/python -m pytest -q --chroma-server 127.0.0.1:$(CHROMA_PORT) tests/integration tests/reliability
 
 ingest: setup
 	$(BIN)/qa ingest knowledge_base

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,8 +36,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("--chroma-server"):
-        os.environ["QA_CHROMA_SERVER"] = config.getoption("--chroma-server")
+    server = config.getoption("--chroma-server")
+    if server:
+        os.environ["QA_CHROMA_SERVER"] = server
+        wait_for_chroma_server(server)
+
+
+def wait_for_chroma_server(server: str, timeout_s: float = 60) -> None:
+    """Wait until the Chroma server answers its heartbeat (it may have just been started)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{server}/api/v2/heartbeat", timeout=5):
+                return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise pytest.UsageError(f"no Chroma server answers at {server}: {error}") from error
+            time.sleep(0.2)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qa.guards import safe_markdown, safe_url
 from qa.types import Reply, Source
 
 Message = dict[str, Any]
@@ -24,13 +25,14 @@ def confidence_badge(confidence: float, threshold: float, margin: float) -> str:
 def source_line(number: int, source: Source) -> str:
     """One source, numbered as a generated answer cites it: the entry's question, where it comes from
     (a link when it has a url), its score."""
-    where = f"[{escape(source.source)}]({source.url})" if source.url else f"`{source.source}`"
+    url = safe_url(source.url)
+    where = f"[{escape(source.source)}]({url})" if url else f"`{source.source}`"
     return f"[{number}] **{escape(source.question)}**: {where}, score {source.score:.2f}"
 
 
 def reply_messages(reply: Reply, threshold: float, margin: float, pending: bool = False) -> list[Message]:
     """The assistant messages of one reply; `pending` while it is still being written."""
-    answer = reply.answer
+    answer = safe_markdown(reply.answer)  # knowledge-base text: no script, handlers or javascript: links
     grounded = reply.answered and bool(reply.sources)
     if grounded and not pending:
         answer += f"\n\n<sub>{confidence_badge(reply.confidence, threshold, margin)}</sub>"

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from attacks import ATTACKS
 from kb_probe import write_kb
 
 from qa.config import ConfigError, LimitSettings, Settings, load_settings
-from qa.guards import BIDI_CONTROLS, InputRejected, check_input, safe_url
+from qa.guards import BIDI_CONTROLS, SHOWN_AS_TEXT, InputRejected, check_input, safe_markdown, safe_url
 from qa.ingest.errors import KnowledgeBaseError
 from qa.ingest.sources import discover, load_knowledge
 from qa.pipeline import ChatPipeline
@@ -80,6 +82,57 @@ def test_non_text_or_empty_messages_are_refused(message: object) -> None:
 )
 def test_safe_url_keeps_web_links_only(url: str | None, shown: str | None) -> None:
     assert safe_url(url) == shown
+
+
+class TagAudit(HTMLParser):
+    """What a browser would build from a text: the tags that could run script."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unsafe: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SHOWN_AS_TEXT:
+            self.unsafe.append(tag)
+        for name, value in attrs:
+            target = "".join(c for c in (value or "") if c > " ").lower()
+            if name.startswith("on") or name in ("style", "srcdoc") or target.startswith(("javascript:", "data:")):
+                self.unsafe.append(f"{tag}[{name}]")
+
+
+def unsafe_tags(text: str) -> list[str]:
+    audit = TagAudit()
+    audit.feed(text + "\n\n<sub>badge</sub>")  # the chat adds text after an answer
+    audit.close()
+    return audit.unsafe
+
+
+@pytest.mark.parametrize("answer", [attack["answer"] for attack in ATTACKS])
+def test_safe_markdown_defuses_script_in_entries(answer: str) -> None:
+    assert unsafe_tags(answer)  # the attack is real
+    assert unsafe_tags(safe_markdown(answer)) == []
+    assert "javascript:" not in safe_markdown(answer).split("&lt;")[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "**Bold**, `code <x>`, a < b, [docs](https://example.com/a_(b)) and [page](docs/page.md).",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n- item <br/> <b>bold</b> <https://example.com>",
+    ],
+)
+def test_safe_markdown_keeps_harmless_markdown_and_html(text: str) -> None:
+    assert safe_markdown(text).replace("<br />", "<br/>") == text
+
+
+HTML_PIECES = [*'<>/="\' `[]():&#;x\n\t', "script", "svg", "img", "a", "href", "src", "onerror", "on", "style",
+               "javascript:", "JaVaScRiPt:", "data:", "iframe", "srcdoc"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(HTML_PIECES), max_size=40).map("".join))
+@hypothesis_settings(max_examples=500, deadline=None, database=None)
+def test_safe_markdown_output_never_holds_script(text: str) -> None:
+    assert unsafe_tags(safe_markdown(text)) == []
 
 
 # -- through the real pipeline ------------------------------------------------------------------------
