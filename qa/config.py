@@ -180,9 +180,9 @@ class GenerationSettings:
     max_new_tokens: int = 120
     max_sentences: int = 3
     time_limit_s: float = 30.0
-    max_passages: int = 3
+    max_passages: int = 2
     passage_chars: int = 700
-    support_threshold: float = 0.6
+    support_threshold: float = 0.7
 
     def __post_init__(self) -> None:
         if self.backend not in ("transformers", "llama_cpp"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator as _Generator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from qa.config import GenerationSettings
 from qa.generation.models import load_generator
 from qa.generation.prompt import Prompt
+
+TextStream = _Generator[str, None, None]
+"""Text pieces of an answer; closing it stops the model."""
+REPEAT_NGRAM = 6  # tokens: an answer never repeats a 6-token sequence of its own
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -36,7 +40,7 @@ class Generator(Protocol):
     def load(self) -> None:
         """Load the model now rather than in the first turn."""
 
-    def stream(self, prompt: Prompt, stats: GenerationStats) -> Iterator[str]:
+    def stream(self, prompt: Prompt, stats: GenerationStats) -> TextStream:
         """Text pieces of the answer, greedy, until the end, max_new_tokens or the time limit."""
         ...
 
@@ -68,8 +72,8 @@ class TransformersGenerator:
         tokenizer = self._loaded[1]
         return tuple(tokenizer.all_special_tokens) + tuple(str(t) for t in tokenizer.get_added_vocab())
 
-    def stream(self, prompt: Prompt, stats: GenerationStats) -> Iterator[str]:
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
+    def stream(self, prompt: Prompt, stats: GenerationStats) -> TextStream:
+        from transformers import LogitsProcessorList, StoppingCriteriaList, TextIteratorStreamer
 
         model, tokenizer = self._loaded
         inputs = {name: tensor.to(model.device) for name, tensor in encode_prompt(tokenizer, prompt).items()}
@@ -77,6 +81,7 @@ class TransformersGenerator:
             tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.settings.time_limit_s + 30
         )
         budget = _Budget(time.monotonic() + self.settings.time_limit_s, stats)
+        answer_start = 1 if model.config.is_encoder_decoder else inputs["input_ids"].shape[1]
         errors: list[BaseException] = []
 
         def generate() -> None:
@@ -87,6 +92,7 @@ class TransformersGenerator:
                     do_sample=False,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([budget]),
+                    logits_processor=LogitsProcessorList([NoRepeatInAnswer(answer_start)]),
                     pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
                 )
             except BaseException as error:  # noqa: BLE001 - re-raised in the consumer's thread
@@ -115,6 +121,29 @@ def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Prompt) -> dict[st
     else:
         encoded = tokenizer(prompt.text, return_tensors="pt")
     return {name: encoded[name] for name in ("input_ids", "attention_mask") if name in encoded}
+
+
+class NoRepeatInAnswer:
+    """A logits processor that bans a token which would repeat an n-gram the answer already holds.
+
+    Greedy decoding of a small model falls into loops ("1 year of version history, 1 year of ...");
+    transformers' own no_repeat_ngram_size also counts the prompt's n-grams, which would forbid
+    copying a fact from a passage. This one looks at the answer only.
+    """
+
+    def __init__(self, answer_start: int, n: int = REPEAT_NGRAM) -> None:
+        self.answer_start = answer_start
+        self.n = n
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, ids in enumerate(input_ids[:, self.answer_start :].tolist()):
+            if len(ids) < self.n:
+                continue
+            prefix = ids[len(ids) - self.n + 1 :]
+            banned = {ids[i + self.n - 1] for i in range(len(ids) - self.n + 1) if ids[i : i + self.n - 1] == prefix}
+            if banned:
+                scores[row, sorted(banned)] = float("-inf")
+        return scores
 
 
 class _Budget:

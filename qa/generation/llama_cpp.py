@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
 from qa.config import GenerationSettings
-from qa.generation.generator import GenerationStats
+from qa.generation.generator import GenerationStats, TextStream
 from qa.generation.models import resolve_generator_model
 from qa.generation.prompt import Prompt
 from qa.models import ModelError
@@ -41,7 +40,7 @@ class LlamaCppGenerator:
     def reserved_tokens(self) -> tuple[str, ...]:
         return ()  # the prompt's own neutralizing removes <|...|> markers, which llama.cpp's templates use
 
-    def stream(self, prompt: Prompt, stats: GenerationStats) -> Iterator[str]:
+    def stream(self, prompt: Prompt, stats: GenerationStats) -> TextStream:
         deadline = time.monotonic() + self.settings.time_limit_s
         chunks = self._model.create_chat_completion(
             messages=prompt.messages, max_tokens=self.settings.max_new_tokens, temperature=0.0, stream=True

@@ -36,6 +36,7 @@ class Draft:
     first_token_ms: float | None = None
     elapsed_ms: float = 0.0
     error: str | None = None
+    cut: bool = False  # stopped by max_new_tokens or max_sentences: the last sentence may be unfinished
 
     @property
     def tokens_per_s(self) -> float:
@@ -73,26 +74,33 @@ class GenerativeReader:
     def write(self, prompt: Prompt, draft: Draft) -> Iterator[str]:
         """The growing text of the draft; `draft` holds the text, timings and any error at the end."""
         start = time.perf_counter()
+        pieces = self.generator.stream(prompt, draft.stats)
         try:
-            for piece in self.generator.stream(prompt, draft.stats):
+            for piece in pieces:
                 if draft.first_token_ms is None:
                     draft.first_token_ms = (time.perf_counter() - start) * 1000
                 draft.text += piece
                 yield draft.text
+                if len(split_sentences(draft.text)) > self.settings.max_sentences:
+                    draft.cut = True
+                    break
         except ModelError:
             raise
         except Exception as error:  # noqa: BLE001 - a failed generation falls back, the turn is still answered
             log.exception("generation failed")
             draft.error = f"{type(error).__name__}: {error}"
         finally:
+            pieces.close()  # stops the model when the draft is long enough or the consumer has gone
             draft.elapsed_ms = (time.perf_counter() - start) * 1000
+            draft.cut = draft.cut or draft.stats.tokens >= self.settings.max_new_tokens
 
     def review(self, draft: Draft, prompt: Prompt) -> Review:
         """Filter the citations, check each sentence against the passages, decide whether to fall back."""
         citations = filter_citations(draft.text, len(prompt.passages))
         sentences = [sentence for sentence in split_sentences(citations.text) if strip_citations(sentence)]
-        if sentences and draft.stats.tokens >= self.settings.max_new_tokens and not _is_complete(sentences[-1]):
-            sentences.pop()  # cut off by max_new_tokens
+        if sentences and draft.cut and not _is_complete(sentences[-1]):
+            sentences.pop()  # unfinished: cut off by max_new_tokens or max_sentences
+        sentences = sentences[: self.settings.max_sentences]
         grounding = self.grounder.run(sentences, [passage.text for passage in prompt.passages])
         reason = (
             "error" if draft.error

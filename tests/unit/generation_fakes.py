@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from qa.generation.generator import GenerationStats
+from qa.generation.generator import GenerationStats, TextStream
 from qa.generation.prompt import Prompt
 
 
@@ -35,15 +35,20 @@ class ScriptedGenerator:
         self.error = error
         self.prompts: list[Prompt] = []
         self.loaded = False
+        self.closed_early = False
 
     def load(self) -> None:
         self.loaded = True
 
-    def stream(self, prompt: Prompt, stats: GenerationStats) -> Iterator[str]:
+    def stream(self, prompt: Prompt, stats: GenerationStats) -> TextStream:
         self.prompts.append(prompt)
-        for piece in self.pieces:
-            stats.tokens += 1
-            yield piece
+        try:
+            for piece in self.pieces:
+                stats.tokens += 1
+                yield piece
+        except GeneratorExit:
+            self.closed_early = True
+            raise
         stats.timed_out = self.timed_out
         if self.error is not None:
             raise self.error

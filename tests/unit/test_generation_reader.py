@@ -70,6 +70,14 @@ def test_a_sentence_cut_by_max_new_tokens_is_dropped() -> None:
     assert final.answer == "Plus costs $5 per month [1]."
 
 
+def test_the_model_is_stopped_after_max_sentences() -> None:
+    pieces = ["Plus costs $5 per month [1].", " The Free plan has 1 GB [2].", " Teams costs $8 per member [3].", " And"]
+    generator = ScriptedGenerator([*pieces, " then more.", " And more."])
+    final = run(generator, max_sentences=2)[-1]
+    assert generator.closed_early  # the rest was never generated
+    assert final.answer == "Plus costs $5 per month [1]. The Free plan has 1 GB [2]."
+
+
 def test_the_prompt_numbers_max_passages_hits_and_removes_reserved_tokens() -> None:
     generator = ScriptedGenerator(["Plus costs $5 per month [1]."])
     reader = make_reader(generator, max_passages=2)
