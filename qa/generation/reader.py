@@ -23,7 +23,7 @@ FALLBACK_NOTES = {
     "error": f"(The answer could not be generated; {CLOSEST})",
     "time_limit": f"(Writing an answer took too long; {CLOSEST})",
     "empty": f"(The model wrote no answer; {CLOSEST})",
-    "no_supported_sentence": f"(The written answer could not be checked against the sources, so {CLOSEST})",
+    "no_supported_sentence": f"(The written answer was not supported by the sources, so {CLOSEST})",
 }
 
 
