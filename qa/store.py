@@ -335,7 +335,8 @@ class KnowledgeStore:
 
     def _write_marker(self, generation: str) -> None:
         temporary = self._marker.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"location": self._marker_location, "collection": self.name, "live": generation}))
+        marker = {"location": self._marker_location, "collection": self.name, "live": generation}
+        temporary.write_text(json.dumps(marker))
         os.replace(temporary, self._marker)
 
 
@@ -372,7 +373,9 @@ class GenerationWriter:
     def publish(self, collection: Collection) -> None:
         """Make `collection` the live generation; the previous one is deleted."""
         if self.server_lock is not None and not self.server_lock.still_held():
-            raise StoreBusyError(f"another writer took over the write lock of '{self.store.name}'; nothing was published")
+            raise StoreBusyError(
+                f"another writer took over the write lock of '{self.store.name}'; nothing was published"
+            )
         self.store._publish(collection)
 
     def discard(self, collection: Collection) -> None:

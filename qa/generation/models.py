@@ -75,10 +75,11 @@ def load_generator(reference: str, device: str = "cpu") -> tuple[PreTrainedModel
     logging.disable_progress_bar()
     with _load_lock:
         try:
-            tokenizer = AutoTokenizer.from_pretrained(files.location, **files.kwargs)
-            config = AutoConfig.from_pretrained(files.location, **files.kwargs)
+            # never run code shipped with a model (and never ask whether to)
+            tokenizer = AutoTokenizer.from_pretrained(files.location, trust_remote_code=False, **files.kwargs)
+            config = AutoConfig.from_pretrained(files.location, trust_remote_code=False, **files.kwargs)
             auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-            model = auto.from_pretrained(files.location, **files.kwargs).to(device).eval()
+            model = auto.from_pretrained(files.location, trust_remote_code=False, **files.kwargs).to(device).eval()
         except (OSError, ValueError, ImportError) as error:
             raise ModelError(f"model '{reference}': cannot load it as a causal or seq2seq model: {error}") from error
     return model, tokenizer

@@ -156,7 +156,7 @@ def train_cross_encoder(
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    model = CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu")
+    model = CrossEncoder(base_model, num_labels=1, max_length=max_length, device="cpu", trust_remote_code=False)
     if layers is not None:
         keep_first_layers(model, layers)
     data = Dataset.from_dict(

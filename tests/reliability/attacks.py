@@ -20,7 +20,8 @@ ATTACKS = [
     {
         "id": "xss-link",
         "question": "Where is the magic link?",
-        "answer": "Click [here](javascript:window.__pwned='md') or <a href=\"javascript:window.__pwned='a'\">there</a>.",
+        "answer": "Click [here](javascript:window.__pwned='md') or "
+        "<a href=\"javascript:window.__pwned='a'\">there</a>.",
         "url": "javascript:window.__pwned='url'",
     },
     {

@@ -33,7 +33,10 @@ ADDED = {
     "languages": ("Which languages does the app support?", "English, French and German."),
     "family-plan": ("Is there a family plan?", "Yes, for up to five people."),
 }
-DOCUMENT = "# Guide\n\n## Install\nThe installer needs 200 MB of disk space.\n\n## Update\nUpdates install at restart.\n"
+DOCUMENT = (
+    "# Guide\n\n## Install\nThe installer needs 200 MB of disk space.\n\n"
+    "## Update\nUpdates install at restart.\n"
+)
 PROBES = ("can I get my money back?", "how long is delivery?", "how much is Plus?", "disk space for the installer")
 
 

@@ -34,7 +34,8 @@ class RawGradio:
         joined = self.http.post(f"{self.url}/{API}/queue/join", json=payload)
         joined.raise_for_status()
         event_id = joined.json()["event_id"]
-        with self.http.stream("GET", f"{self.url}/{API}/queue/data", params={"session_hash": self.session_hash}) as stream:
+        session = {"session_hash": self.session_hash}
+        with self.http.stream("GET", f"{self.url}/{API}/queue/data", params=session) as stream:
             for line in stream.iter_lines():
                 if not line.startswith("data:"):
                     continue

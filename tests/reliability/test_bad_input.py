@@ -151,7 +151,12 @@ def test_an_oversized_message_runs_no_model_and_the_next_one_is_served(
 ) -> None:
     calls: list[int] = []
     run = pipeline.embedder.run
-    monkeypatch.setattr(pipeline.embedder, "run", lambda texts, *a, **k: calls.append(len(texts)) or run(texts, *a, **k))
+
+    def counted(texts: list[str], *args: object, **kwargs: object) -> object:
+        calls.append(len(texts))
+        return run(texts, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.embedder, "run", counted)
     reply = pipeline.ask("x" * 1_000_000)
     assert reply.intent == "invalid_input" and not reply.answered
     assert "too long (1,000,000 characters)" in reply.answer

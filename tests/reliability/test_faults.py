@@ -184,7 +184,8 @@ def fill_store(settings: Settings, count: int) -> None:
     with store.writer() as writer:
         collection = writer.create(settings.embedder.model, DIMENSION)
         metadata = {"source": "kb/faq.yaml", "kind": "question"}
-        writer.add(collection, [Record(f"v{i}", f"question {i}", {**metadata, "entry_id": f"e{i}"}, v) for i, v in enumerate(vectors)])
+        records = [Record(f"v{i}", f"q {i}", {**metadata, "entry_id": f"e{i}"}, v) for i, v in enumerate(vectors)]
+        writer.add(collection, records)
         writer.publish(collection)
 
 
@@ -213,7 +214,9 @@ def damage_folder(chroma: Path, how: str) -> None:
         ("folder deleted", "is missing"),
     ],
 )
-def test_a_damaged_or_missing_index_is_detected_at_start(how: str, says: str, config_file: Path, settings: Settings) -> None:
+def test_a_damaged_or_missing_index_is_detected_at_start(
+    how: str, says: str, config_file: Path, settings: Settings
+) -> None:
     fill_store(settings, 1500)
     damage_folder(settings.data_dir / "chroma", how)
     stats = subprocess.run(
