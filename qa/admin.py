@@ -2,8 +2,8 @@
 
 Uploaded files are named `uploads/<file name>` in the index and kept in `<data_dir>/uploads/`
 once loaded. A check reports the entries and documents found, every problem with its line, and
-near-duplicate questions (paraphrase mining with the bi-encoder against the new and the stored
-questions). Nothing is written until the files load without a problem.
+near-duplicate entries (`qa.duplicates`: the new questions against each other and the stored
+ones). Nothing is written until the files load without a problem.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
 
+from qa.duplicates import DuplicatePair, find_duplicates
 from qa.ingest.errors import KnowledgeBaseError, Problem
 from qa.ingest.indexer import IngestReport
 from qa.ingest.sources import LoadedKnowledge, SourceFile, load_knowledge
@@ -38,17 +38,6 @@ class Upload:
     @property
     def source(self) -> str:
         return f"{UPLOADS}/{safe_name(self.name)}"
-
-
-@dataclass(frozen=True)
-class DuplicatePair:
-    """Two questions that ask the same thing."""
-
-    question: str
-    source: str
-    other_question: str
-    other_source: str
-    similarity: float
 
 
 @dataclass(frozen=True)
@@ -165,29 +154,9 @@ class KnowledgeAdmin:
         return sorted(rows, key=lambda row: (row.source, row.question))
 
     def near_duplicates(self, knowledge: LoadedKnowledge) -> tuple[DuplicatePair, ...]:
-        """Pairs of questions (at least one of them new) at or above the duplicate threshold."""
-        import torch
-        from sentence_transformers.util import paraphrase_mining_embeddings
-
-        if not knowledge.entries:
-            return ()
-        replaced = set(knowledge.sources)
-        stored = [
-            record
-            for record in self.store.records(with_embeddings=True, where={"kind": "question"})
-            if record.metadata.get("source") not in replaced
-        ]
-        labels = [(entry.question, entry.source) for entry in knowledge.entries]
-        labels += [(record.document, record.metadata.get("source", "")) for record in stored]
-        new_vectors = self.pipeline.embedder.run([entry.question for entry in knowledge.entries])
-        vectors = np.vstack([new_vectors, *[record.embedding[None, :] for record in stored]])
-        pairs = paraphrase_mining_embeddings(torch.from_numpy(vectors), top_k=5)
-        new = len(knowledge.entries)
-        return tuple(
-            DuplicatePair(*labels[i], *labels[j], round(float(score), 4))
-            for score, i, j in pairs
-            if score >= self.settings.duplicate_threshold and min(i, j) < new
-        )
+        """Pairs of entries (at least one of them new) whose questions reach the duplicate threshold."""
+        threshold = self.settings.duplicate_threshold
+        return find_duplicates(knowledge.entries, self.pipeline.embedder.run, threshold, self.store, knowledge.sources)
 
     def export_yaml(self) -> str:
         """The FAQ entries as one YAML file that `qa ingest` loads again, each under a comment naming its source."""

@@ -17,8 +17,10 @@ from qa.models import ModelError
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
 from qa.store import StoreError
+from qa.training.finetune import FinetuneError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+DUPLICATES_SHOWN = 20  # near-duplicate pairs printed by `qa ingest`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, args.data_dir)
         return args.run(args, settings)
-    except (ConfigError, KnowledgeBaseError, StoreError, ModelError, EvaluationError) as error:
+    except (ConfigError, KnowledgeBaseError, StoreError, ModelError, EvaluationError, FinetuneError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_delete.set_defaults(run=run_kb_delete)
 
     add_eval_commands(commands)
+    add_finetune_commands(commands)
 
     serve = commands.add_parser("serve", help="start the web app")
     serve.set_defaults(run=run_serve)
@@ -80,7 +83,22 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         else:
             report = pipeline.indexer.ingest(paths, rebuild=args.rebuild, progress=progress)
     print(report.summary() if report.changed else f"unchanged: {report.summary()}")
+    warn_duplicates(pipeline, None if args.rebuild and not args.paths else report.sources)
     return 0
+
+
+def warn_duplicates(pipeline: ChatPipeline, sources: Sequence[str] | None) -> None:
+    """Print the near-duplicate entries of the index (those involving `sources`) on stderr; never fails the load."""
+    from qa.duplicates import index_duplicates
+
+    threshold = pipeline.settings.app.duplicate_threshold
+    pairs = index_duplicates(pipeline.store, threshold, sources)
+    if pairs:
+        print(f"warning: {len(pairs)} pair(s) of near-duplicate entries (similarity ≥ {threshold:.2f}); loaded anyway:", file=sys.stderr)
+        for pair in pairs[:DUPLICATES_SHOWN]:
+            print(f"  {pair.describe()}", file=sys.stderr)
+        if len(pairs) > DUPLICATES_SHOWN:
+            print(f"  ... and {len(pairs) - DUPLICATES_SHOWN} more", file=sys.stderr)
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -216,6 +234,88 @@ def run_train_reranker(args: argparse.Namespace, settings: Settings) -> int:
     result = train_reranker(Path(args.output), args.datasets_dir, args.datasets, **options)
     print(json.dumps(result, indent=2))
     print(f"saved the re-ranker to {args.output}")
+    return 0
+
+
+def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
+    """`qa finetune` and `qa feedback list | link`."""
+    finetune = commands.add_parser("finetune", help="adapt the bi-encoder to the knowledge base, then re-index with it")
+    finetune.add_argument("--holdout", type=float, default=0.2, help="share of alternate questions held out to measure (default: %(default)s)")
+    for flag, kind in (("--epochs", int), ("--rounds", int), ("--batch-size", int), ("--learning-rate", float),
+                       ("--max-seq-length", int), ("--seed", int)):
+        finetune.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.bi_encoder)")
+    finetune.add_argument("--no-hard-negatives", action="store_true", help="in-batch negatives only")
+    finetune.add_argument("--no-feedback", action="store_true", help="leave out the questions linked with `qa feedback link`")
+    finetune.add_argument("--no-reindex", action="store_true", help="save and measure the model, keep the index as it is")
+    finetune.add_argument("--revert", action="store_true", help="go back to the config's model and re-index")
+    finetune.set_defaults(run=run_finetune)
+
+    feedback = commands.add_parser("feedback", help="questions from the records to link to entries (for qa finetune)")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True)
+    listing = feedback_commands.add_parser("list", help="thumbs-down and unanswered questions, with their ids")
+    listing.add_argument("--limit", type=_positive_int, default=50, help="at most this many, newest first (default: %(default)s)")
+    listing.set_defaults(run=run_feedback_list)
+    link = feedback_commands.add_parser("link", help="link recorded questions to the entry that answers them")
+    link.add_argument("question_ids", nargs="+", type=int, metavar="QUESTION_ID", help="ids shown by `qa feedback list`")
+    link.add_argument("entry_id", metavar="ENTRY_ID", help="an entry id shown by `qa kb list`")
+    link.set_defaults(run=run_feedback_link)
+
+
+FINETUNE_OPTIONS = frozenset(("epochs", "rounds", "batch_size", "learning_rate", "max_seq_length", "seed"))
+
+
+def run_finetune(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.training.bi_encoder import TrainingOptions
+    from qa.training.finetune import finetune, revert
+
+    with tqdm_progress() as progress:
+        if args.revert:
+            active, report = revert(settings, progress)
+            print(f"back to {active.base}; {report.summary()}" if active and report else "no fine-tuned model is in use")
+            return 0
+        options = {key: value for key, value in vars(args).items() if key in FINETUNE_OPTIONS}
+        try:
+            training = TrainingOptions(hard_negatives=not args.no_hard_negatives, **options)
+        except ValueError as error:
+            raise FinetuneError(str(error)) from error
+        result = finetune(
+            settings, training, args.holdout, feedback=not args.no_feedback, reindex=not args.no_reindex, progress=progress
+        )
+    if result.reindexed is None:
+        print(f"the index still uses {settings.embedder.model}; to use the new model, set embedder.model: {result.model_dir} "
+              "in the config and run `qa ingest --rebuild`")
+    else:
+        print(f"this data folder now uses {result.model_dir} (recorded in {settings.data_dir / 'active_embedder.json'}, "
+              f"in place of the config's {result.base_model}); restart `qa serve`. To go back: `qa finetune --revert`")
+    return 0
+
+
+def run_feedback_list(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.feedback import linkable_questions
+    from qa.records import Records
+
+    low_confidence = settings.threshold + settings.app.low_confidence_margin
+    items = linkable_questions(Records.in_folder(settings.data_dir), low_confidence)[: args.limit]
+    if not items:
+        print("no thumbs-down or unanswered questions recorded")
+    for item in items:
+        state = f"linked to {item.linked_to}" if item.linked_to else f"answered with {item.answered_with or '-'}"
+        print(f"{item.turn_id}\t{item.reason}\t{state}\t{item.question}")
+    return 0
+
+
+def run_feedback_link(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.feedback import link_questions
+    from qa.records import Records
+
+    try:
+        links = link_questions(Records.in_folder(settings.data_dir), ChatPipeline(settings).store, args.question_ids, args.entry_id)
+    except (KeyError, ValueError) as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    for link in links:
+        print(f"linked {link.turn_id} ({link.question!r}) to {link.entry_id}")
+    print("`qa finetune` will learn from these questions")
     return 0
 
 

@@ -3,6 +3,8 @@
 Each turn keeps its question, answer, intent, confidence, sources, latency and time; a thumbs
 up or down keeps a copy of the question, answer and sources it judged, so that feedback stays
 meaningful after the knowledge base changes. The insights tab and fine-tuning read it back.
+The team may link a turn's question to the entry that answers it (`qa feedback link`): fine-tuning
+learns from those links, with the entry the bot wrongly answered with as a negative.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL,
     sources TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS links (
+    turn_id INTEGER PRIMARY KEY REFERENCES turns(id),
+    time REAL NOT NULL,
+    question TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    wrong_entry_id TEXT
+);
 """
 
 
@@ -64,6 +73,17 @@ class TurnRecord:
     sources: tuple[dict, ...]
     latency_ms: float
     first_token_ms: float | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A recorded question linked to the entry that answers it; `wrong_entry_id`: the entry the bot answered with."""
+
+    turn_id: int
+    question: str
+    entry_id: str
+    wrong_entry_id: str | None = None
+    time: float = 0.0
 
 
 class Records:
@@ -164,3 +184,26 @@ class Records:
                 (rating, rating),
             ).fetchall()
         return [{**dict(row), "sources": json.loads(row["sources"])} for row in rows]
+
+    def link(self, turn_id: int, entry_id: str) -> Link:
+        """Link turn `turn_id`'s question to `entry_id` (replacing an earlier link of that turn)."""
+        if not entry_id.strip():
+            raise ValueError("an entry id must not be empty")
+        with self._connect() as db:
+            row = db.execute("SELECT question, answered, sources FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no recorded turn with id {turn_id}")
+            question, answered, sources = row[0], row[1], json.loads(row[2])
+            answered_with = sources[0]["id"] if answered and sources else None
+            link = Link(turn_id, question, entry_id, answered_with if answered_with != entry_id else None, time.time())
+            db.execute(
+                "INSERT OR REPLACE INTO links (turn_id, time, question, entry_id, wrong_entry_id) VALUES (?, ?, ?, ?, ?)",
+                (link.turn_id, link.time, link.question, link.entry_id, link.wrong_entry_id),
+            )
+        return link
+
+    def links(self) -> list[Link]:
+        """Every link, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT turn_id, question, entry_id, wrong_entry_id, time FROM links ORDER BY time, turn_id").fetchall()
+        return [Link(*row) for row in rows]
