@@ -22,7 +22,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from qa.types import Hit
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
 
 PAIR_SEPARATOR = " | "
 CALIBRATION_FILE = "calibration.json"
@@ -35,6 +40,38 @@ def pair_texts(query: str, hit: Hit) -> list[str]:
     if not matched or matched.casefold().startswith(question.casefold()):
         return [matched or question]
     return [f"{question}{PAIR_SEPARATOR}{matched}"]
+
+
+def hit_pairs(query: str, hits: Sequence[Hit]) -> tuple[list[tuple[str, str]], list[int]]:
+    """All (query, text) pairs of the hits, and the index of the hit each pair belongs to."""
+    pairs, owners = [], []
+    for index, hit in enumerate(hits):
+        for text in pair_texts(query, hit):
+            pairs.append((query, text))
+            owners.append(index)
+    return pairs, owners
+
+
+def best_per_hit(pair_logits: Sequence[float], owners: Sequence[int], hits: int) -> list[float]:
+    """The highest logit of each hit's pairs."""
+    best = [-math.inf] * hits
+    for logit, owner in zip(pair_logits, owners):
+        best[owner] = max(best[owner], float(logit))
+    return best
+
+
+def score_hits(
+    model: CrossEncoder, query: str, hits: Sequence[Hit], calibration: Calibration, batch_size: int = 32
+) -> list[float]:
+    """The calibrated probability of each hit, scored in one pass (the pipeline's entry point)."""
+    if not hits:
+        return []
+    import torch
+
+    pairs, owners = hit_pairs(query, hits)
+    logits = model.predict(pairs, batch_size=batch_size, activation_fn=torch.nn.Identity(), show_progress_bar=False)
+    best = best_per_hit(list(logits.reshape(-1)), owners, len(hits))
+    return [calibration.probability(logit, hit.score) for logit, hit in zip(best, hits)]
 
 
 @dataclass(frozen=True)
@@ -51,12 +88,6 @@ class Calibration:
         """The calibrated probability that a hit with these scores answers the query."""
         z = self.logit_weight * logit + self.similarity_weight * similarity + self.bias
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-
-    def score_hit(self, pair_logits: Sequence[float], hit: Hit) -> float:
-        """The calibrated probability of a hit from the logits of its pairs (see `pair_texts`)."""
-        if not pair_logits:
-            raise ValueError("a hit needs at least one pair logit")
-        return self.probability(max(pair_logits), hit.score)
 
     def save(self, model_dir: str | Path) -> Path:
         """Write `calibration.json` into the model folder."""

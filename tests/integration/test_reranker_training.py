@@ -1,0 +1,75 @@
+"""A tiny re-ranker training run on a few BANKING77 intents: mine, train, export, reload, calibrate."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+
+pytestmark = pytest.mark.skipif(
+    not (DATA_DIR / "banking77" / "train.csv").is_file(), reason=f"no intent data sets at {DATA_DIR}"
+)
+
+
+def test_intent_datasets_build_entries_and_keep_val_out_of_them() -> None:
+    from qa.training.intent_datasets import load_intent_dataset
+
+    train = load_intent_dataset("banking77", DATA_DIR, "train")
+    val = load_intent_dataset("banking77", DATA_DIR, "val")
+    assert len(train.entries) == 77
+    card = next(entry for entry in train.entries if entry.id == "card_arrival")
+    assert card.question == card.answer == "card arrival"
+    alternates = {text for entry in train.entries for text in entry.alternate_questions}
+    held_out = {query.text for query in val.queries} - {query.text for query in train.queries}
+    assert held_out and not alternates & held_out
+    clinc = load_intent_dataset("clinc150", DATA_DIR, "val")
+    assert clinc.has_out_of_scope and len(clinc.entries) == 150
+
+
+def test_tiny_training_run_exports_a_model_that_loads_and_scores(tmp_path: Path) -> None:
+    from sentence_transformers import CrossEncoder
+
+    from qa.models import resolve_model
+    from qa.reranking_model import load_calibration, score_hits
+    from qa.training.intent_datasets import build_entries, load_intent_dataset
+    from qa.training.reranker import (
+        BI_ENCODER,
+        CandidateMiner,
+        bi_encoder_embed,
+        export_model,
+        fit_calibration,
+        hit_logits,
+        train_cross_encoder,
+        training_pairs,
+    )
+
+    train = load_intent_dataset("banking77", DATA_DIR, "train")
+    intents = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "top_up_failed"]
+    queries = [q for intent in intents for q in [q for q in train.queries if q.intent == intent][:6]]
+    entries = build_entries([(q.text, q.intent) for q in queries], "banking77")
+    miner = CandidateMiner(entries, bi_encoder_embed())
+    candidates = miner.mine(queries[::3], leave_out_self=True, top_k=3)
+    assert all(item.query.text not in hit.matched_texts for item in candidates for hit in item.hits)
+
+    pairs = training_pairs(candidates, negatives=1, rng=random.Random(0))
+    assert {label for _, _, label in pairs} == {0.0, 1.0}
+    model = train_cross_encoder(pairs, resolve_model(BI_ENCODER), tmp_path / "work", batch_size=4, layers=1)
+    model_dir = tmp_path / "reranker"
+    export_model(model, model_dir)
+    fit_calibration({"banking77": candidates}, {"banking77": hit_logits(model, candidates)}).save(model_dir)
+
+    reloaded = CrossEncoder(str(model_dir))
+    assert str(next(reloaded.model.parameters()).dtype) == "torch.float32"
+    assert reloaded.model.config.num_hidden_layers == 1
+    scores = score_hits(reloaded, candidates[0].query.text, candidates[0].hits, load_calibration(model_dir))
+    assert len(scores) == 3 and all(0.0 <= score <= 1.0 for score in scores)
+    assert np.allclose(
+        hit_logits(reloaded, candidates[:1])[0], hit_logits(model, candidates[:1])[0], atol=0.05
+    ), "fp16 storage changes the logits only by rounding"
