@@ -151,8 +151,8 @@ def run_kb_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 TRAIN_OPTIONS = frozenset(
-    ("epochs", "max_queries", "negatives", "batch_size", "learning_rate", "max_length", "layers", "seed",
-     "eval_datasets", "eval_split")
+    ("epochs", "max_queries", "max_val_queries", "negatives", "batch_size", "learning_rate", "max_length", "layers",
+     "seed", "threads", "eval_datasets", "eval_split", "max_eval_queries")
 )
 
 
@@ -180,8 +180,9 @@ def add_eval_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--output", default=str(PROJECT_ROOT / "models" / "reranker"), help="the model folder (default: %(default)s)")
     train.add_argument("--data-dir", dest="datasets_dir", default=str(DEFAULT_DATASETS_DIR), help="the data sets folder")
     train.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS), help="train on these")
-    for flag, kind in (("--epochs", float), ("--max-queries", int), ("--negatives", int), ("--batch-size", int),
-                       ("--learning-rate", float), ("--max-length", int), ("--layers", int), ("--seed", int)):
+    for flag, kind in (("--epochs", float), ("--max-queries", int), ("--max-val-queries", int), ("--negatives", int),
+                       ("--batch-size", int), ("--learning-rate", float), ("--max-length", int), ("--layers", int),
+                       ("--seed", int), ("--threads", int), ("--max-eval-queries", int)):
         train.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.reranker)")
     train.add_argument("--eval-datasets", nargs="+", choices=DATASETS, default=argparse.SUPPRESS)
     train.add_argument("--eval-split", choices=("val", "test"), default=argparse.SUPPRESS)

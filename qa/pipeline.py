@@ -49,7 +49,7 @@ class ChatPipeline:
         self.store.verify()
         self.store.check_model(self.embedder.model_id, self.embedder.dimension)
         if self.reranker is not None:
-            self.reranker.model  # noqa: B018 - loads the cross-encoder now, not in the first turn
+            self.reranker.load()  # the cross-encoder and its calibration, now rather than in the first turn
         if self.settings.generation.enabled:
             self.generative_reader.load()
         self.dialogue.warm_up()

@@ -1,23 +1,28 @@
-"""The re-ranking stage: a cross-encoder scores (query, candidate) pairs and reorders the hits."""
+"""The re-ranking stage: a cross-encoder scores (query, candidate) pairs and reorders the hits.
+
+Pairs are built by `qa.reranking_model.pair_texts`, the function the model was trained with. A
+model folder that carries a `calibration.json` turns the cross-encoder's logit (and the
+bi-encoder's similarity) into a calibrated probability; a model without one (a hub model) gets
+the sigmoid of its logit.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.config import RerankerSettings
-from qa.models import load_cross_encoder
+from qa.models import ModelError, load_cross_encoder, resolve_model
+from qa.reranking_model import CALIBRATION_FILE, Calibration, load_calibration, score_hits
 from qa.types import Hit
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
-
-def pair_texts(query: str, hit: Hit) -> list[str]:
-    """The candidate texts a query is compared with; the hit scores by the best of them."""
-    return list(hit.matched_texts[:1]) or [hit.question]
+SIGMOID = Calibration(logit_weight=1.0, similarity_weight=0.0, bias=0.0, threshold=0.5, method="sigmoid")
 
 
 class Reranker:
@@ -30,20 +35,29 @@ class Reranker:
 
     @cached_property
     def model(self) -> CrossEncoder:
-        return load_cross_encoder(self.settings.model, self.settings.max_length)
+        try:
+            return load_cross_encoder(self.settings.model, self.settings.max_length)
+        except OSError as error:  # a missing folder read as a hub id, offline; unreadable weights
+            raise ModelError(f"re-ranker '{self.settings.model}' cannot be loaded: {error}") from error
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The model's calibration (its `calibration.json`); the sigmoid of the logit for a model without one."""
+        folder = Path(resolve_model(self.settings.model))
+        if not (folder / CALIBRATION_FILE).is_file():
+            return SIGMOID
+        try:
+            return load_calibration(folder)
+        except ValueError as error:
+            raise ModelError(f"re-ranker '{self.settings.model}': {error}") from error
+
+    def load(self) -> None:
+        """Load the model and its calibration now (a broken calibration fails here, not in a turn)."""
+        self.model  # noqa: B018
+        self.calibration  # noqa: B018
 
     def run(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits with `rerank_score` set (a probability), best first."""
-        if not hits:
-            return []
-        pairs, owners = [], []
-        for index, hit in enumerate(hits):
-            for text in pair_texts(query, hit):
-                pairs.append((query, text))
-                owners.append(index)
-        scores = self.model.predict(pairs, batch_size=self.settings.batch_size, show_progress_bar=False)
-        best = [float("-inf")] * len(hits)
-        for owner, score in zip(owners, scores):
-            best[owner] = max(best[owner], float(score))
-        rescored = [dataclasses.replace(hit, rerank_score=score) for hit, score in zip(hits, best)]
+        """The hits with `rerank_score` set (a probability), best first (ties keep the retriever's order)."""
+        scores = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
+        rescored = [dataclasses.replace(hit, rerank_score=score) for hit, score in zip(hits, scores)]
         return sorted(rescored, key=lambda hit: -(hit.rerank_score or 0.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ def build_report(outcomes: Sequence[Outcome], threshold: float, reranker: str | 
         "latency_ms": metrics.latency_percentiles([o.latency_ms for o in outcomes]),
         "in_scope_accuracy": metrics.accuracy([o.correct for o in in_scope]) if in_scope else None,
         "reranker": reranker,
+        "reply_intents": dict(Counter(o.reply.intent for o in outcomes).most_common()),
     }
     with_intent = [o for o in outcomes if o.query.intent is not None]
     if with_intent:
@@ -98,6 +100,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"out of scope at threshold {oos['threshold']:.2f}: precision {oos['precision']:.3f}, "
             f"recall {oos['recall']:.3f}, F1 {oos['f1']:.3f} (best F1 {oos['best_f1']:.3f} at {oos['best_threshold']:.3f})"
         )
+    lines.append("replies: " + ", ".join(f"{intent} {count}" for intent, count in report["reply_intents"].items()))
     if "intent_accuracy" in report:
         lines.append(f"intent accuracy: {report['intent_accuracy']:.3f}")
     for kind, figures in report.get("by_kind", {}).items():

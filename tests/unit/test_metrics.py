@@ -113,6 +113,7 @@ def test_report_has_the_issue_keys_and_right_figures() -> None:
     assert report["intent_accuracy"] == 0.0  # q5 expected intent "faq", the reply said out_of_scope
     assert report["by_kind"]["faq"]["n"] == 2
     assert report["latency_ms"]["p50"] == 50.0
+    assert report["reply_intents"] == {"faq": 3, "out_of_scope": 2}
     assert "re-ranked" in format_report(report)
 
 

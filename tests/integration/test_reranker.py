@@ -1,0 +1,64 @@
+"""The re-ranking stage with a real (tiny) cross-encoder: calibrated probabilities, order, errors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from qa.config import RerankerSettings
+from qa.models import ModelError
+from qa.reranker import Reranker
+from qa.reranking_model import Calibration, pair_texts
+from qa.types import Hit
+
+MakeModel = Callable[[Calibration | None], Path]
+
+HITS = [
+    Hit(f"e{i}", f"question {i}", "answer", "faq.yaml", "faq", score, matched_texts=(f"text {i}",))
+    for i, score in enumerate([0.9, 0.7, 0.5, 0.3])
+]
+
+
+def reranker(folder: Path) -> Reranker:
+    return Reranker(RerankerSettings(enabled=True, model=str(folder), max_length=32))
+
+
+def test_scores_are_the_calibrated_probability_and_set_the_order(make_cross_encoder: MakeModel) -> None:
+    calibration = Calibration(logit_weight=0.0, similarity_weight=-10.0, bias=5.0, threshold=0.5)
+    ranked = reranker(make_cross_encoder(calibration)).run("how do I reset my password", HITS)
+    assert [hit.entry_id for hit in ranked] == ["e3", "e2", "e1", "e0"]  # the calibration reverses the order
+    for hit in ranked:
+        assert hit.rerank_score == pytest.approx(1 / (1 + math.exp(10 * hit.score - 5)))
+        assert hit.confidence == hit.rerank_score
+
+
+def test_without_calibration_the_score_is_the_sigmoid_of_the_logit_of_the_pair(make_cross_encoder: MakeModel) -> None:
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    folder = make_cross_encoder(None)
+    query = "how do I reset my password"
+    ranked = reranker(folder).run(query, HITS)
+    pairs = [(query, pair_texts(query, hit)[0]) for hit in HITS]
+    logits = CrossEncoder(str(folder), max_length=32).predict(pairs, activation_fn=torch.nn.Identity())
+    expected = {hit.entry_id: 1 / (1 + math.exp(-float(logit))) for hit, logit in zip(HITS, logits)}
+    assert {hit.entry_id: hit.rerank_score for hit in ranked} == pytest.approx(expected, abs=1e-5)
+    assert [hit.rerank_score for hit in ranked] == sorted(expected.values(), reverse=True)
+    assert reranker(folder).run(query, []) == []
+
+
+def test_a_broken_calibration_fails_when_loading(make_cross_encoder: MakeModel) -> None:
+    folder = make_cross_encoder(None)
+    (folder / "calibration.json").write_text('{"logit_weight": "high"}', encoding="utf-8")
+    with pytest.raises(ModelError, match="calibration"):
+        reranker(folder).load()
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no such folder"):
+        reranker(tmp_path / "no-such-model").load()
+    with pytest.raises(ModelError, match="re-ranker 'models/no-such-model' cannot be loaded"):
+        reranker(Path("models/no-such-model")).load()  # read as a hub id: offline, it cannot load
