@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,9 @@ def running_app(config: dict[str, Any], root: Path, env: dict[str, str] | None =
         yield url
     finally:
         process.terminate()
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.kill()  # nothing when it has ended
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
