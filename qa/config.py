@@ -65,6 +65,7 @@ class RerankerSettings:
     max_length: int = 64
     batch_size: int = 32
     threshold: float = 0.5
+    quantize: bool = True  # int8 dynamic quantization of the linear layers on a CPU: about 3× faster re-ranking
 
 
 @dataclass(frozen=True)

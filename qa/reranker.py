@@ -9,8 +9,10 @@ the sigmoid of its logit.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
-from functools import cached_property
+from copy import deepcopy
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +38,7 @@ class Reranker:
     @cached_property
     def model(self) -> CrossEncoder:
         try:
-            return load_cross_encoder(self.settings.model, self.settings.max_length)
+            return load_reranker_model(self.settings.model, self.settings.max_length, self.settings.quantize)
         except OSError as error:  # a missing folder read as a hub id, offline; unreadable weights
             raise ModelError(f"re-ranker '{self.settings.model}' cannot be loaded: {error}") from error
 
@@ -61,3 +63,21 @@ class Reranker:
         scores = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
         rescored = [dataclasses.replace(hit, rerank_score=score) for hit, score in zip(hits, scores)]
         return sorted(rescored, key=lambda hit: -(hit.rerank_score or 0.0))
+
+
+@lru_cache(maxsize=4)
+def load_reranker_model(reference: str, max_length: int, quantize: bool) -> CrossEncoder:
+    """The cross-encoder, loaded once; with `quantize` (on a CPU) a copy with int8 linear layers."""
+    model = load_cross_encoder(reference, max_length)
+    return quantized(model) if quantize and model.device.type == "cpu" else model
+
+
+def quantized(model: CrossEncoder) -> CrossEncoder:
+    """A copy of `model` whose linear layers compute in int8 (PyTorch dynamic quantization)."""
+    import torch
+
+    copy = deepcopy(model)
+    with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
+        warnings.simplefilter("ignore")
+        torch.ao.quantization.quantize_dynamic(copy.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    return copy

@@ -22,8 +22,8 @@ HITS = [
 ]
 
 
-def reranker(folder: Path) -> Reranker:
-    return Reranker(RerankerSettings(enabled=True, model=str(folder), max_length=32))
+def reranker(folder: Path, quantize: bool = False) -> Reranker:
+    return Reranker(RerankerSettings(enabled=True, model=str(folder), max_length=32, quantize=quantize))
 
 
 def test_scores_are_the_calibrated_probability_and_set_the_order(make_cross_encoder: MakeModel) -> None:
@@ -62,3 +62,17 @@ def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
         reranker(tmp_path / "no-such-model").load()
     with pytest.raises(ModelError, match="re-ranker 'models/no-such-model' cannot be loaded"):
         reranker(Path("models/no-such-model")).load()  # read as a hub id: offline, it cannot load
+
+
+def test_quantized_scores_stay_close_and_the_shared_model_stays_float(make_cross_encoder: MakeModel) -> None:
+    import torch
+
+    folder = make_cross_encoder(None)
+    exact, fast = reranker(folder), reranker(folder, quantize=True)
+    query = "how do I reset my password"
+    scores = {hit.entry_id: hit.rerank_score for hit in exact.run(query, HITS)}
+    assert {hit.entry_id: hit.rerank_score for hit in fast.run(query, HITS)} == pytest.approx(scores, abs=0.02)
+    assert not any(type(module) is torch.nn.Linear for module in fast.model.model.modules())
+    assert any(isinstance(module, torch.ao.nn.quantized.dynamic.Linear) for module in fast.model.model.modules())
+    assert any(type(module) is torch.nn.Linear for module in exact.model.model.modules())
+    assert reranker(folder, quantize=True).model is fast.model, "loaded once"
