@@ -17,6 +17,7 @@ from qa.config import PROJECT_ROOT, Settings, load_settings
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
 from qa.records import Records
+from qa.store import StoreError
 from qa.ui.admin import AdminTab
 from qa.ui.api import register_api
 from qa.ui.auth import AdminGuard
@@ -84,4 +85,7 @@ def serve(settings: Settings) -> None:
 
 def main() -> None:
     """The entry point of app.py and `qa serve`."""
-    serve(app_settings())
+    try:
+        serve(app_settings())
+    except StoreError as error:  # a damaged or busy index: say what to do, no traceback
+        raise SystemExit(f"error: {error}") from None

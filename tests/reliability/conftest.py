@@ -18,6 +18,7 @@ def config_file(settings: Settings, tmp_path: Path) -> Path:
         "data_dir": str(settings.data_dir),
         "knowledge_base": None,
         "store": {"mode": store.mode, "host": store.host, "port": store.port, "collection": store.collection},
+        "dialogue": {"routing": settings.dialogue.routing},
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")

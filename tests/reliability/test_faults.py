@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from kb_probe import snapshot, write_kb
-from processes import HERE, child_env, qa_command
+from processes import HERE, child_env, qa_command, running_app
 
 from qa.config import Settings
 from qa.pipeline import ChatPipeline
@@ -35,6 +35,13 @@ DIMENSION = 384
 embedded_only = pytest.mark.skipif(
     bool(os.environ.get("QA_CHROMA_SERVER")), reason="damages the files of an embedded Chroma folder"
 )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings without intent routing: the probes are FAQ questions, and each of the
+    many fresh processes starts sooner without embedding the intents' examples."""
+    return settings.replace(dialogue=replace(settings.dialogue, routing=False))
 
 
 @dataclass(frozen=True)
@@ -229,3 +236,15 @@ def test_a_damaged_or_missing_index_is_detected_at_start(
     assert stats.returncode == 2, stats.stdout
     assert says in stats.stderr and "load the knowledge base again with `qa ingest PATH`" in stats.stderr
     assert "Traceback" not in stats.stderr
+
+
+@embedded_only
+def test_the_app_does_not_start_on_a_damaged_index(settings: Settings, tmp_path: Path) -> None:
+    fill_store(settings, 1500)
+    damage_folder(settings.data_dir / "chroma", "vector index truncated")
+    kb = write_kb(tmp_path / "kb", "A")
+    with pytest.raises(RuntimeError, match="exited") as stopped:
+        with running_app({"data_dir": str(settings.data_dir), "knowledge_base": str(kb)}, tmp_path):
+            pass
+    assert "error: the knowledge base index at" in str(stopped.value) and "is damaged" in str(stopped.value)
+    assert "Traceback" not in str(stopped.value)
