@@ -3,8 +3,10 @@
 The knowledge base has one entry per intent with 10 of its training utterances (seeded) as
 alternate questions. `qa finetune` runs on it as a support team would run it (default options:
 20% of the alternates held out and measured before/after, training, re-index), and the test
-split's in-scope queries are asked through the pipeline (`qa eval`'s runner, bi-encoder only, no
-intent routing) with the packaged bi-encoder (the baseline) and with the fine-tuned one.
+split's in-scope queries (`--split val` for tuning: a slice of the training utterances that
+the knowledge base never saw) are retrieved from the same knowledge base (`qa eval`'s temporary index
+and ranking figures, bi-encoder only; the queries are embedded in batches, which ranks them as
+one turn at a time would) with the packaged bi-encoder (the baseline) and with the fine-tuned one.
 
 Goals: recall@1 at least 3 points higher on each data set; one `qa finetune` run under 15 minutes
 on 2 cores. The machine may be shared: the load average is recorded with each timing.
@@ -26,10 +28,14 @@ from common import SHARED_DATASETS, save_results
 from qa.config import Settings, load_settings
 from qa.embedder import Embedder
 from qa.evaluation.datasets import dataset_evaluation
+from qa.evaluation.metrics import ranking_figures
+from qa.evaluation.queries import EvalQuery
+from qa.evaluation.runner import temporary_knowledge_base
 from qa.ingest.sources import LoadedKnowledge
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
-from qa.training.finetune import finetune, measure
+from qa.training.bi_encoder import TrainingOptions
+from qa.training.finetune import finetune
 from qa.types import Entry
 
 ALTERNATES = 10
@@ -57,45 +63,56 @@ def bench_settings(data_dir: Path) -> Settings:
     )
 
 
-def run(name: str, limit: int | None, alternates: int) -> dict[str, Any]:
-    """Baseline, one `qa finetune` run, and the fine-tuned model on the test split of data set `name`."""
-    all_entries, queries = dataset_evaluation(name, SHARED_DATASETS, "test")
+def rank_queries(
+    settings: Settings, entries: list[Entry], queries: list[EvalQuery], embedder: Embedder
+) -> dict[str, float]:
+    """recall@1, recall@5 and MRR@10 of the bi-encoder's retrieval of `queries` from `entries`."""
+    with temporary_knowledge_base(settings, entries=entries, embedder=embedder) as kb:
+        retriever = ChatPipeline(kb.settings, embedder=embedder).retriever
+        vectors = embedder.run([query.text for query in queries], show_progress=True)
+        ranks = [
+            query.rank_in([hit.entry_id for hit in retriever.run(vector)]) for query, vector in zip(queries, vectors)
+        ]
+    return {name: round(value, 4) for name, value in ranking_figures(ranks).items()}
+
+
+def run(name: str, args: argparse.Namespace, options: TrainingOptions) -> dict[str, Any]:
+    """Baseline, one `qa finetune` run, and the fine-tuned model on `args.split` of data set `name`."""
+    all_entries, queries = dataset_evaluation(name, SHARED_DATASETS, args.split, intents=args.intents)
     queries = [query for query in queries if query.in_scope]
-    if limit:
-        queries = random.Random(13).sample(queries, min(limit, len(queries)))
-    entries = knowledge_base(all_entries, alternates)
+    if args.limit:
+        queries = random.Random(13).sample(queries, min(args.limit, len(queries)))
+    entries = knowledge_base(all_entries, args.alternates)
     with tempfile.TemporaryDirectory(prefix="qa-bench-finetune-") as folder:
         settings = bench_settings(Path(folder) / "data")
         pipeline = ChatPipeline(settings)
         pipeline.indexer.ingest_knowledge(LoadedKnowledge(tuple(entries), (), (name,)))
+        print(f"{name}: the packaged bi-encoder on {len(queries)} {args.split} queries")
+        before = rank_queries(settings, entries, queries, pipeline.embedder)
+        load_before, cpu_before, started = os.getloadavg(), time.process_time(), time.perf_counter()
         with tqdm_progress() as progress:
-            print(f"{name}: baseline on {len(queries)} test queries")
-            before = measure(settings, entries, queries, pipeline.embedder, progress)
-            load_before, started = os.getloadavg()[0], time.perf_counter()
-            result = finetune(settings, progress=progress)
-            run_s, load_after = time.perf_counter() - started, os.getloadavg()[0]
-            print(f"{name}: fine-tuned on {len(queries)} test queries")
-            after = measure(
-                settings,
-                entries,
-                queries,
-                Embedder(dataclasses.replace(settings.embedder, model=str(result.model_dir))),
-                progress,
-            )
+            result = finetune(settings, options, progress=progress)
+        run_s, cpu_s, load_after = time.perf_counter() - started, time.process_time() - cpu_before, os.getloadavg()
+        print(f"{name}: the fine-tuned bi-encoder on {len(queries)} {args.split} queries")
+        tuned = Embedder(dataclasses.replace(settings.embedder, model=str(result.model_dir)))
+        after = rank_queries(settings, entries, queries, tuned)
+    print(f"{name}: recall@1 {before['recall@1']:.4f} → {after['recall@1']:.4f}; run {run_s:.0f} s, CPU {cpu_s:.0f} s")
     return {
         "intents": len(entries),
-        "alternates_per_intent": alternates,
-        "test_queries": len(queries),
-        "test_before": before["retrieval"],
-        "test_after": after["retrieval"],
-        "recall@1_points": round(100 * (after["retrieval"]["recall@1"] - before["retrieval"]["recall@1"]), 2),
+        "alternates_per_intent": args.alternates,
+        f"{args.split}_queries": len(queries),
+        f"{args.split}_before": before,
+        f"{args.split}_after": after,
+        "recall@1_points": round(100 * (after["recall@1"] - before["recall@1"]), 2),
         "heldout_queries": result.held_out,
         "heldout_before": result.before["retrieval"] if result.before else None,
         "heldout_after": result.after["retrieval"] if result.after else None,
         "training_pairs": result.pairs,
         "train_s": result.train_seconds,
         "run_s": round(run_s, 1),
-        "load_average_1min": [round(load_before, 2), round(load_after, 2)],
+        "run_cpu_s": round(cpu_s, 1),
+        "load_average_at_start": [round(value, 2) for value in load_before],
+        "load_average_at_end": [round(value, 2) for value in load_after],
         "cpus": os.cpu_count(),
     }
 
@@ -109,43 +126,52 @@ def main() -> None:
     parser.add_argument(
         "--alternates", type=int, default=ALTERNATES, help="alternate questions per intent (default: %(default)s)"
     )
+    parser.add_argument("--intents", type=int, help="only the first N intents of each data set (a quick check)")
+    parser.add_argument("--split", default="test", choices=["test", "val"], help="the queries (tune on val)")
+    for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--learning-rate", float)):
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="training option (default: qa finetune's)")
+    parser.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", default=argparse.SUPPRESS)
     args = parser.parse_args()
+    options = TrainingOptions(
+        **{key: getattr(args, key) for key in ("epochs", "rounds", "max_pairs", "learning_rate", "hard_negatives") if key in args}
+    )
     if not SHARED_DATASETS.is_dir():
         raise SystemExit(f"no data sets at {SHARED_DATASETS}")
-    results = {name: run(name, args.limit, args.alternates) for name in args.datasets}
+    results: dict[str, Any] = {name: run(name, args, options) for name in args.datasets}
+    results["training_options"] = dataclasses.asdict(options)
 
     print(
-        f"\n{'data set':12}{'queries':>9}{'recall@1 before':>17}{'after':>8}{'points':>8}{'mrr@10 before':>15}{'after':>8}{'run s':>8}{'load':>12}"
+        f"\n{'data set':11}{'queries':>8}{'recall@1':>10}{'after':>8}{'points':>8}{'mrr@10':>8}{'after':>8}{'run s':>7}{'cpu s':>7}  load (1/5/15 min, at end)"
     )
-    for name, row in results.items():
-        before, after = row["test_before"], row["test_after"]
-        load = "-".join(f"{value:.1f}" for value in row["load_average_1min"])
+    rows = [results[name] for name in args.datasets]
+    for name, row in zip(args.datasets, rows):
+        before, after = row[f"{args.split}_before"], row[f"{args.split}_after"]
         print(
-            f"{name:12}{row['test_queries']:>9}{before['recall@1']:>17.3f}{after['recall@1']:>8.3f}{row['recall@1_points']:>+8.1f}"
-            f"{before['mrr@10']:>15.3f}{after['mrr@10']:>8.3f}{row['run_s']:>8.0f}{load:>12}"
+            f"{name:11}{row[f'{args.split}_queries']:>8}{before['recall@1']:>10.3f}{after['recall@1']:>8.3f}{row['recall@1_points']:>+8.1f}"
+            f"{before['mrr@10']:>8.3f}{after['mrr@10']:>8.3f}{row['run_s']:>7.0f}{row['run_cpu_s']:>7.0f}  "
+            + "/".join(f"{value:.1f}" for value in row["load_average_at_end"])
         )
-    results["goals"] = {"recall@1_points": GOAL_POINTS, "run_s": GOAL_RUN_S}
-    results["met"] = all(
-        row["recall@1_points"] >= GOAL_POINTS and row["run_s"] <= GOAL_RUN_S
-        for key, row in results.items()
-        if key in args.datasets
-    )
+    results["goals"] = {"recall@1_points": GOAL_POINTS, "run_s": GOAL_RUN_S, "run_cpu_s": 2 * GOAL_RUN_S}
+    results["met"] = {
+        "recall@1_points": all(row["recall@1_points"] >= GOAL_POINTS for row in rows),
+        "run_s": all(row["run_s"] <= GOAL_RUN_S for row in rows),
+        "run_cpu_s": all(row["run_cpu_s"] <= 2 * GOAL_RUN_S for row in rows),  # fits 15 minutes of 2 free cores
+    }
     print(
-        f"goals: recall@1 +{GOAL_POINTS:.0f} points, a run under {GOAL_RUN_S // 60} minutes: {'met' if results['met'] else 'NOT met'}"
+        f"goals (recall@1 +{GOAL_POINTS:.0f} points; a run under 15 minutes, in wall time and in CPU time of 2 cores): {results['met']}"
     )
     bars = {
         f"{name} {label}": {"packaged": row[f"{key}_before"]["recall@1"], "fine-tuned": row[f"{key}_after"]["recall@1"]}
-        for name, row in results.items()
-        if name in args.datasets
-        for label, key in (("test", "test"), ("held-out", "heldout"))
+        for name, row in zip(args.datasets, rows)
+        for label, key in ((args.split, args.split), ("held-out", "heldout"))
         if row[f"{key}_before"]
     }
     save_results(
-        "finetune",
+        "finetune" if args.split == "test" else f"finetune_{args.split}",
         results,
         bars,
         "recall@1",
-        f"Bi-encoder before and after qa finetune ({args.alternates} alternates per intent)",
+        f"Bi-encoder before and after qa finetune ({args.alternates} alternates per intent, {args.split})",
     )
 
 

