@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import time
 import urllib.request
 import uuid
@@ -23,6 +24,15 @@ from qa.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 from qa.embedder import Embedder  # noqa: E402
 from qa.pipeline import ChatPipeline  # noqa: E402
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEMO_KB = PROJECT_ROOT / "knowledge_base"
 
@@ -114,3 +124,18 @@ def make_pipeline(embedder: Embedder) -> Callable[[Settings], ChatPipeline]:
         return ChatPipeline(settings, embedder=embedder)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One for the whole run (Playwright's sync API allows one at a time): Debian's's chromium, headless, driven by Playwright; the tests skip when it is not installed."""
+    if not CHROMIUM.exists() and not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -34,7 +34,9 @@ def reply_messages(reply: Reply, threshold: float, margin: float, pending: bool 
     """The assistant messages of one reply; `pending` while it is still being written."""
     answer = safe_markdown(reply.answer)  # knowledge-base text: no script, handlers or javascript: links
     grounded = reply.answered and bool(reply.sources)
-    if grounded and not pending:
+    if pending:
+        answer += " …"  # still being written
+    elif grounded:
         answer += f"\n\n<sub>{confidence_badge(reply.confidence, threshold, margin)}</sub>"
     message: Message = {"role": "assistant", "content": answer}
     choices = reply.options or reply.suggestions  # "Did you mean A or B?", else the closest questions

@@ -7,7 +7,6 @@ folder, an admin password, and the default config otherwise.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,15 +24,6 @@ from qa.config import DEFAULT_CONFIG, PROJECT_ROOT
 PASSWORD = "e2e-admin-secret"
 START_TIMEOUT_S = 240
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 SMALL_FAQ = {
     "entries": [
@@ -144,21 +134,6 @@ def client(app: RunningApp):
     from gradio_client import Client
 
     return Client(app.url, verbose=False)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium, headless, driven by Playwright; the tests skip when it is not installed."""
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def save_screenshot(page, name: str) -> None:

@@ -7,7 +7,6 @@ a knowledge base that includes entries written to run script in the chat (`attac
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -29,7 +28,6 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "reliability-admin-secret"
 SECRETS = (b"root:x:0:0", b"SQLite format 3", b"PROJECT_ROOT", b"HF_HUB_OFFLINE", b"max_message_chars")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -206,22 +204,16 @@ def test_fuzzed_messages_through_the_api_get_a_reply_or_a_clear_error(client: Cl
 
 
 @pytest.fixture(scope="module")
-def browser_page(app: tuple[str, Path]) -> Iterator:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        page = browser.new_page()
-        page.set_default_timeout(60_000)
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(app[0])
-        page.wait_for_selector("#message textarea")
-        yield page, dialogs
-        browser.close()
+def browser_page(browser, app: tuple[str, Path]) -> Iterator:
+    """A page of the suite's chromium on the hostile app, with the dialogs it opened."""
+    page = browser.new_page()
+    page.set_default_timeout(60_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(app[0])
+    page.wait_for_selector("#message textarea")
+    yield page, dialogs
+    page.close()
 
 
 UNSAFE_DOM = """() => {

@@ -47,12 +47,12 @@ def test_unanswered_reply_offers_suggestions() -> None:
     assert message["options"] == [{"value": "Close question?", "label": "Close question?"}]
 
 
-def test_pending_reply_has_no_badge_or_options_yet() -> None:
+def test_pending_reply_shows_it_is_being_written_without_badge_or_options() -> None:
     reply = Reply("Partial answ", "faq", 0.91, sources=SOURCES, suggestions=("x",))
 
     answer, sources = reply_messages(reply, 0.55, 0.1, pending=True)
 
-    assert answer["content"] == "Partial answ" and "options" not in answer
+    assert answer["content"] == "Partial answ …" and "options" not in answer
     assert sources["metadata"]["status"] == "pending"
 
 
