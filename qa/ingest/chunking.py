@@ -67,8 +67,7 @@ class Chunker:
         texts = [("question", entry.question)]
         texts += [("alternate", alternate) for alternate in entry.alternate_questions]
         answer_budget = self.budget - self.tokens(entry.question) - 1
-        answer_parts = self._splitter(max(answer_budget, 16)).split_text(entry.answer) if answer_budget > 0 else []
-        texts += [("qa", f"{entry.question}\n{part}") for part in answer_parts]
+        texts += [("qa", f"{entry.question}\n{part}") for part in self._answer_parts(entry.answer, answer_budget)]
         return [
             Chunk(
                 id=f"{entry.source}::{entry.id}::{kind}{index}::{digest[:16]}",
@@ -84,6 +83,14 @@ class Chunker:
             )
             for index, (kind, text) in enumerate(texts)
         ]
+
+    def _answer_parts(self, answer: str, budget: int) -> list[str]:
+        """The answer whole when it fits `budget` tokens (most do: one tokenizer call), else split."""
+        if budget <= 0:
+            return []
+        if self.tokens(answer) <= budget:
+            return [answer.strip()]
+        return self._splitter(max(budget, 16)).split_text(answer)
 
     def document_chunks(self, document: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
