@@ -7,10 +7,11 @@ text is the vector of the entry closest to the query (a training utterance, an a
 or "question\\nanswer"). When the matched text already starts with the question it stands alone.
 One pair per hit keeps a turn to 20 pairs.
 
-Calibration: a logistic regression (Platt scaling) on two features of a hit, the cross-encoder's
-logit (the highest over the hit's pairs) and the bi-encoder's cosine similarity `hit.score`. Its
-output is the probability that the hit answers the query; it also orders the hits. It is fitted on
-the validation queries of several knowledge bases, so one threshold means the same on each.
+Calibration: a logistic regression (Platt scaling) on three features of a hit, the cross-encoder's
+logit (the highest over the hit's pairs), the bi-encoder's cosine similarity `hit.score`, and the
+hit's support (`support_scores`: the mean similarity of its 3 best matched vectors, a k-NN vote).
+Its output is the probability that the hit answers the query; it also orders the hits. It is
+fitted on the validation queries of several knowledge bases, so one threshold means the same on each.
 This module imports nothing heavy, so the pipeline can import it at start.
 """
 
@@ -21,7 +22,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from qa.types import Hit
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 PAIR_SEPARATOR = " | "
 CALIBRATION_FILE = "calibration.json"
+SUPPORT_TEXTS = 3
 
 
 def pair_texts(query: str, hit: Hit) -> list[str]:
@@ -71,22 +72,41 @@ def score_hits(
     pairs, owners = hit_pairs(query, hits)
     logits = model.predict(pairs, batch_size=batch_size, activation_fn=torch.nn.Identity(), show_progress_bar=False)
     best = best_per_hit(list(logits.reshape(-1)), owners, len(hits))
-    return [calibration.probability(logit, hit.score) for logit, hit in zip(best, hits)]
+    return [
+        calibration.probability(logit, hit.score, support)
+        for logit, hit, support in zip(best, hits, support_scores(hits))
+    ]
+
+
+def support_scores(hits: Sequence[Hit]) -> list[float]:
+    """Each hit's mean similarity over its 3 best matched vectors (how many close neighbours back it).
+
+    A vector that the retriever did not return counts at the lowest similarity it did return (an
+    upper bound of its own). A hit without `matched_scores` (built by hand) counts its `score`.
+    """
+    floor = min((score for hit in hits for score in hit.matched_scores), default=0.0)
+    return [
+        sum((list(hit.matched_scores) + [floor] * SUPPORT_TEXTS)[:SUPPORT_TEXTS]) / SUPPORT_TEXTS
+        if hit.matched_scores
+        else hit.score
+        for hit in hits
+    ]
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Platt scaling of (cross-encoder logit, bi-encoder similarity), and the answer threshold."""
+    """Platt scaling of (cross-encoder logit, bi-encoder similarity, support), and the answer threshold."""
 
     logit_weight: float
     similarity_weight: float
     bias: float
     threshold: float
     method: str = "platt"
+    support_weight: float = 0.0
 
-    def probability(self, logit: float, similarity: float) -> float:
+    def probability(self, logit: float, similarity: float, support: float = 0.0) -> float:
         """The calibrated probability that a hit with these scores answers the query."""
-        z = self.logit_weight * logit + self.similarity_weight * similarity + self.bias
+        z = self.logit_weight * logit + self.similarity_weight * similarity + self.support_weight * support + self.bias
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def save(self, model_dir: str | Path) -> Path:
@@ -105,7 +125,8 @@ def load_calibration(model_dir: str | Path) -> Calibration:
         raise ValueError(f"{path}: cannot read the re-ranker calibration ({error})") from error
     if data.get("method", "platt") != "platt":
         raise ValueError(f"{path}: unknown calibration method {data['method']!r}")
-    fields = ("logit_weight", "similarity_weight", "bias", "threshold")
+    data = {"support_weight": 0.0, **data}  # calibrations fitted without the support feature
+    fields = ("logit_weight", "similarity_weight", "bias", "threshold", "support_weight")
     missing = [name for name in fields if not isinstance(data.get(name), (int, float))]
     if missing:
         raise ValueError(f"{path}: missing or non-numeric {', '.join(missing)}")

@@ -52,6 +52,7 @@ def group_matches(matches: list[Match]) -> list[Hit]:
                 kind="passage" if meta.get("kind") == "passage" else "faq",
                 score=best.similarity,
                 matched_texts=tuple(m.document for m in ordered[:MATCHED_TEXTS]),
+                matched_scores=tuple(m.similarity for m in ordered[:MATCHED_TEXTS]),
                 url=meta.get("url"),
                 category=meta.get("category"),
             )

@@ -78,6 +78,7 @@ class Hit:
     url: str | None = None
     category: str | None = None
     rerank_score: float | None = None
+    matched_scores: tuple[float, ...] = ()  # the cosine similarity of each matched text
 
     @property
     def is_passage(self) -> bool:

@@ -76,3 +76,37 @@ def test_quantized_scores_stay_close_and_the_shared_model_stays_float(make_cross
     assert any(isinstance(module, torch.ao.nn.quantized.dynamic.Linear) for module in fast.model.model.modules())
     assert any(type(module) is torch.nn.Linear for module in exact.model.model.modules())
     assert reranker(folder, quantize=True).model is fast.model, "loaded once"
+
+
+def test_the_shipped_model_lifts_the_matching_entry_over_a_closer_wrong_one() -> None:
+    from qa.config import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / "models" / "reranker"
+    if not (folder / "model.safetensors").is_file():
+        pytest.skip("models/reranker is not there")
+    shipped = Reranker(RerankerSettings(enabled=True, model=str(folder), max_length=64, quantize=True))
+    hits = [
+        Hit(
+            "card_arrival",
+            "card arrival",
+            "card arrival",
+            "banking77",
+            "faq",
+            0.64,
+            matched_texts=("When will my new card arrive?",),
+            matched_scores=(0.64, 0.52, 0.5),
+        ),
+        Hit(
+            "refund",
+            "request refund",
+            "request refund",
+            "banking77",
+            "faq",
+            0.6,
+            matched_texts=("I would like a refund for something I bought",),
+            matched_scores=(0.6, 0.59, 0.58),
+        ),
+    ]
+    ranked = shipped.run("can I get my money back for an item I bought with the card", hits)
+    assert [hit.entry_id for hit in ranked] == ["refund", "card_arrival"]
+    assert shipped.calibration.support_weight > 0 and 0.0 < shipped.calibration.threshold < 1.0

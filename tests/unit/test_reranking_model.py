@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from qa.reranking_model import (
     load_calibration,
     pair_texts,
     score_hits,
+    support_scores,
 )
 from qa.types import Hit
 
@@ -59,10 +61,35 @@ def test_probability_is_a_logistic_function_of_both_scores() -> None:
 
 
 def test_calibration_round_trips_through_its_file(tmp_path) -> None:
-    calibration = Calibration(1.5, 3.0, -4.0, threshold=0.42)
+    calibration = Calibration(1.5, 3.0, -4.0, threshold=0.42, support_weight=2.5)
     path = calibration.save(tmp_path)
     assert path.name == CALIBRATION_FILE
     assert load_calibration(tmp_path) == calibration
+
+
+def test_a_calibration_without_support_weight_loads_with_zero(tmp_path) -> None:
+    fields = {"logit_weight": 1.0, "similarity_weight": 2.0, "bias": -1.0, "threshold": 0.3}
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps(fields))
+    calibration = load_calibration(tmp_path)
+    assert calibration.support_weight == 0.0
+    assert calibration.probability(1.0, 0.5, support=100.0) == pytest.approx(1 / (1 + math.exp(-1.0)))
+
+
+def test_support_is_the_mean_of_three_matched_scores_with_missing_ones_at_the_floor() -> None:
+    hits = [
+        make_hit("a", ("a1", "a2", "a3"), score=0.9),
+        make_hit("b", ("b1",), score=0.8, entry_id="e2"),
+        make_hit("c", ("c1", "c2"), score=0.7, entry_id="e3"),
+    ]
+    hits = [replace(hits[0], matched_scores=(0.9, 0.8, 0.7)), replace(hits[1], matched_scores=(0.8,))]
+    hits.append(replace(make_hit("c", ("c1", "c2"), entry_id="e3"), matched_scores=(0.75, 0.6)))
+    assert support_scores(hits) == pytest.approx([0.8, (0.8 + 0.6 + 0.6) / 3, (0.75 + 0.6 + 0.6) / 3])
+    assert support_scores([make_hit("d", ("d1",), score=0.66)]) == pytest.approx([0.66]), "no scores: its score"
+
+
+def test_probability_rises_with_support() -> None:
+    calibration = Calibration(1.0, 1.0, -2.0, threshold=0.5, support_weight=3.0)
+    assert calibration.probability(0.5, 0.7, 0.6) < calibration.probability(0.5, 0.7, 0.7)
 
 
 def test_load_calibration_says_what_is_wrong(tmp_path) -> None:
@@ -82,7 +109,7 @@ class FakeCrossEncoder:
     def __init__(self) -> None:
         self.calls: list[list[tuple[str, str]]] = []
 
-    def predict(self, pairs, batch_size, activation_fn, show_progress_bar):  # noqa: ANN001, ANN201
+    def predict(self, pairs, batch_size, activation_fn, show_progress_bar):
         self.calls.append(list(pairs))
         return np.asarray([float(len(text)) for _, text in pairs])
 
