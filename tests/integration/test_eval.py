@@ -131,7 +131,7 @@ def test_re_ranked_figures_come_from_the_cross_encoder(
 ) -> None:
     # A calibration that ranks by the bi-encoder's similarity, reversed: re-ranking must then hurt.
     folder = make_cross_encoder(Calibration(logit_weight=0.0, similarity_weight=-10.0, bias=5.0, threshold=0.5))
-    reranker = dataclasses.replace(settings.reranker, enabled=True, model=str(folder), max_length=32)
+    reranker = dataclasses.replace(settings.reranker, enabled=True, model=str(folder), max_length=32, threshold=0.5)
     queries = [EvalQuery(q["query"], (q["expected"],) if isinstance(q["expected"], str) else None) for q in QUERIES[:4]]
     with temporary_knowledge_base(settings.replace(reranker=reranker), [str(faq_file)], embedder=embedder) as kb:
         report, outcomes = evaluate_on(kb, queries)
