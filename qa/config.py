@@ -115,7 +115,7 @@ class DialogueSettings:
 
     routing: bool = True
     intents: Path | None = PROJECT_ROOT / "configs" / "intents.yaml"
-    intent_threshold: float = 0.6
+    intent_threshold: float = 0.5
     intent_margin: float = 0.05
     neighbours: int = 1
     clarify: bool = True
@@ -139,8 +139,7 @@ class ConversationSettings:
     context: bool = True
     max_turns: int = 6
     max_conversations: int = 1000
-    current_weight: float = 0.7
-    weak_weight: float = 0.5
+    blend_weight: float = 0.7
     context_update: float = 0.3
     weak_threshold: float = 0.7
     switch_threshold: float = 0.3
@@ -149,13 +148,12 @@ class ConversationSettings:
     pronouns: tuple[str, ...] = ("it", "its", "it's", "that", "this", "these", "those", "they", "them", "their", "one")
     fillers: tuple[str, ...] = ("ok", "okay", "oh", "well", "hmm", "great", "cool", "alright", "right", "thanks")
     context_text: bool = True
-    demote_previous_answer: bool = True
 
     def __post_init__(self) -> None:
         if self.max_turns < 1 or self.max_conversations < 1:
             raise ValueError("conversation.max_turns and conversation.max_conversations must be at least 1")
-        if not (0 < self.current_weight <= 1 and 0 < self.weak_weight <= 1 and 0 <= self.context_update <= 1):
-            raise ValueError("conversation.current_weight and weak_weight must be in (0, 1], context_update in [0, 1]")
+        if not (0 < self.blend_weight <= 1 and 0 <= self.context_update <= 1):
+            raise ValueError("conversation.blend_weight must be in (0, 1], context_update in [0, 1]")
 
 
 @dataclass(frozen=True)

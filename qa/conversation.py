@@ -2,11 +2,12 @@
 
 A conversation keeps its last `max_turns` turns, each with the embedding computed when it was
 asked; at most `max_conversations` conversations are kept (the least recently used go first).
-A message follows up on the conversation when it has a cue (elliptical, led by "and" / "what
-about", or holding a pronoun such as "it") or is weak on its own (no FAQ entry close to it), and
-it is related to the recent turns, or has both a cue and no strong match of its own. It then
-retrieves with its vector blended with the previous question's; anything else, a topic switch
-included, retrieves on its own.
+
+A message follows up on the conversation when it is weak on its own (no FAQ entry close to it),
+or when its wording marks a follow-up (elliptical, led by "and" / "what about", holding a pronoun
+such as "it") and it is related to the recent turns. It then retrieves with its vector blended
+with the conversation's context (the vectors of earlier turns, not encoded again); anything else,
+a topic switch included, retrieves on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,13 +97,12 @@ class ConversationStore:
 
 @dataclass(frozen=True)
 class QueryPlan:
-    """What a turn retrieves with: the re-ranker's text, the vector, and why."""
+    """What a turn retrieves with (the re-ranker's text and the vector), and why."""
 
     text: str
     vector: np.ndarray
     followup: bool
     reason: str
-    previous_answer: str | None = None  # the entry id that answered the turn followed up on
     context: np.ndarray | None = None  # the conversation's context after this turn (default: `vector`)
 
     @property
@@ -140,26 +139,17 @@ class ContextResolver:
         cue = self.cue(text)
         weak = own_score < self.settings.weak_threshold
         related = max(float(max(vector @ t.vector, vector @ t.context_vector)) for t in recent)
-        related = related >= self.settings.switch_threshold
-        if not ((cue and weak) or ((cue or weak) and related)):
-            return QueryPlan(text, vector, False, "switch" if cue or weak else "standalone")
+        if not (weak or (cue and related >= self.settings.switch_threshold)):
+            return QueryPlan(text, vector, False, "switch" if cue else "standalone")
         previous = recent[0]
-        weight = self.settings.weak_weight if weak else self.settings.current_weight
-        blended = _blend(vector, previous.context_vector, weight)
-        context = _blend(vector, previous.context_vector, self.settings.context_update)
         topic = previous.answer.question if previous.answer else previous.text
-        query_text = f"{topic} {text}" if self.settings.context_text else text
-        answer = previous.answer.id if previous.answer else None
-        return QueryPlan(query_text, blended, True, cue or "weak", answer, context)
-
-    def reorder(self, plan: QueryPlan, own: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:
-        """A follow-up rarely asks again what was just answered: that entry drops below the next one,
-        unless the message on its own (`own`: its hits before blending) points to it too."""
-        hits = list(hits)
-        previous = plan.previous_answer if plan.followup and self.settings.demote_previous_answer else None
-        if previous and len(hits) > 1 and hits[0].entry_id == previous and (not own or own[0].entry_id != previous):
-            hits[0], hits[1] = hits[1], hits[0]
-        return hits
+        return QueryPlan(
+            text=f"{topic} {text}" if self.settings.context_text else text,
+            vector=_blend(vector, previous.context_vector, self.settings.blend_weight),
+            followup=True,
+            reason=cue or "weak",
+            context=_blend(vector, previous.context_vector, self.settings.context_update),
+        )
 
 
 def _blend(vector: np.ndarray, context: np.ndarray, weight: float) -> np.ndarray:

@@ -80,7 +80,7 @@ class Dialogue:
                 return turn
         plan = self.context.run(text, vector, own_score, conversation)
         turn.context_vector, turn.query_text = plan.context_vector, plan.text
-        turn.hits = self.context.reorder(plan, own, self.retrieve(plan.text, plan.vector, timer))
+        turn.hits = self.retrieve(plan.text, plan.vector, timer)
         restated = pending is not None and turn.hits and turn.hits[0].entry_id in {o.entry_id for o in pending.options}
         if not restated:
             turn.reply = self._clarification(turn)

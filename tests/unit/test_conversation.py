@@ -1,4 +1,4 @@
-"""Conversation state: bounded turns and conversations, follow-up detection, blending, demotion."""
+"""Conversation state: bounded turns and conversations, follow-up detection, blending."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dialogue_fakes import WordEmbedder, hit
+from dialogue_fakes import WordEmbedder
 from qa.config import ConversationSettings
-from qa.conversation import ContextResolver, Conversation, ConversationStore, QueryPlan, Turn
+from qa.conversation import ContextResolver, Conversation, ConversationStore, Turn
 from qa.types import Source
 
 EMBED = WordEmbedder()
@@ -78,27 +78,24 @@ def test_the_wording_of_a_follow_up_is_recognised(text: str, cue: str | None) ->
     assert resolver().cue(text) == cue
 
 
+def unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
 def test_a_message_without_history_is_standalone() -> None:
     plan = resolver().run("how much is it", EMBED.one("how much is it"), 0.3, conversation())
     assert not plan.followup and plan.reason == "no context"
 
 
-def unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)
-
-
-@pytest.mark.parametrize(("own_score", "weight"), [(0.3, 0.4), (0.9, 0.6)])
-def test_a_follow_up_is_blended_with_the_context_weak_ones_more(own_score: float, weight: float) -> None:
+def test_a_follow_up_is_retrieved_with_the_context_blended_in() -> None:
     state = conversation(turn("what does the plus plan include", answer="plus-features"))
-    vector = EMBED.one("and what does the plus plan cost")
-    settings = {"current_weight": 0.6, "weak_weight": 0.4, "context_update": 0.2, "weak_threshold": 0.7}
-    plan = resolver(**settings).run("and what does the plus plan cost", vector, own_score, state)
+    vector = EMBED.one("and how much is it")
+    plan = resolver(blend_weight=0.4, context_update=0.2).run("and how much is it", vector, 0.3, state)
     previous = state.turns[-1].context_vector
     assert plan.followup and plan.reason == "lead"
-    assert np.allclose(plan.vector, unit(weight * vector + (1 - weight) * previous), atol=1e-6)
+    assert np.allclose(plan.vector, unit(0.4 * vector + 0.6 * previous), atol=1e-6)
     assert np.allclose(plan.context_vector, unit(0.2 * vector + 0.8 * previous), atol=1e-6)
-    assert plan.text == "what does the plus plan include and what does the plus plan cost"
-    assert plan.previous_answer == "plus-features"
+    assert plan.text == "what does the plus plan include and how much is it"
 
 
 def test_without_context_text_the_reranker_reads_the_message_alone() -> None:
@@ -107,11 +104,12 @@ def test_without_context_text_the_reranker_reads_the_message_alone() -> None:
     assert plan.followup and plan.text == "and what does it cost"
 
 
-def test_a_weak_message_related_to_the_recent_turns_follows_up_without_a_cue() -> None:
+def test_a_weak_message_follows_up_without_a_cue() -> None:
     state = conversation(turn("how do I export a notebook as pdf"))
     text = "can I export several notebook files at once as pdf"
-    plan = resolver(switch_threshold=0.3).run(text, EMBED.one(text), own_score=0.4, conversation=state)
+    plan = resolver(weak_threshold=0.7).run(text, EMBED.one(text), own_score=0.4, conversation=state)
     assert plan.followup and plan.reason == "weak"
+    assert plan.text == "how do I export a notebook as pdf " + text
 
 
 def test_a_strong_question_without_a_cue_is_standalone() -> None:
@@ -129,31 +127,14 @@ def test_a_strong_unrelated_question_is_a_topic_switch_even_with_a_pronoun() -> 
     assert not plan.followup and plan.reason == "switch"
 
 
-def test_a_weak_unrelated_message_without_a_cue_is_not_blended() -> None:
-    state = conversation(turn("how do I export a notebook as pdf"))
-    text = "what is the weather like in paris today"
-    plan = resolver().run(text, EMBED.one(text), own_score=0.2, conversation=state)
-    assert not plan.followup and plan.reason == "switch"
-
-
 def test_context_can_be_turned_off() -> None:
     state = conversation(turn("what does the plus plan include"))
     plan = resolver(context=False).run("and the price?", EMBED.one("and the price?"), 0.2, state)
     assert not plan.followup
 
 
-def test_the_previous_answer_is_demoted_unless_the_message_alone_points_to_it() -> None:
-    plan = QueryPlan("q", EMBED.one("q"), True, "pronoun", previous_answer="plus-trial")
-    hits = [hit("plus-trial", 0.8), hit("plus-price", 0.7)]
-    assert [h.entry_id for h in resolver().reorder(plan, [hit("team-price", 0.6)], hits)] == ["plus-price", "plus-trial"]
-    assert [h.entry_id for h in resolver().reorder(plan, [hit("plus-trial", 0.6)], hits)] == ["plus-trial", "plus-price"]
-    assert resolver(demote_previous_answer=False).reorder(plan, [], hits) == hits
-    standalone = dataclasses.replace(plan, followup=False)
-    assert resolver().reorder(standalone, [], hits) == hits
-
-
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="current_weight"):
-        ConversationSettings(current_weight=0.0)
+    with pytest.raises(ValueError, match="blend_weight"):
+        ConversationSettings(blend_weight=0.0)
     with pytest.raises(ValueError, match="max_turns"):
         ConversationSettings(max_turns=0)

@@ -1,0 +1,116 @@
+"""Dialogue on the demo FAQ with the packaged bi-encoder and a real Chroma: routing, hand-off,
+follow-up questions resolved from the server-side conversation, topic switches, bounded state."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.cli import main
+from qa.config import Settings
+from qa.pipeline import ChatPipeline
+from tests.conftest import DEMO_KB
+
+pytestmark = pytest.mark.integration
+
+FAQ = DEMO_KB / "faq.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over an index of the demo FAQ, built once for the module."""
+    return base_settings.replace(data_dir=tmp_path_factory.mktemp("dialogue") / "data")
+
+
+@pytest.fixture(scope="module")
+def demo_pipeline(demo_settings: Settings, embedder) -> ChatPipeline:
+    pipeline = ChatPipeline(demo_settings, embedder=embedder)
+    pipeline.indexer.ingest([str(FAQ)])
+    pipeline.check_ready()
+    return pipeline
+
+
+def fresh(demo_pipeline: ChatPipeline, **conversation: object) -> ChatPipeline:
+    """A new pipeline (new conversations) over the same index, with some conversation settings changed."""
+    settings = demo_pipeline.settings
+    settings = settings.replace(conversation=dataclasses.replace(settings.conversation, **conversation))
+    return ChatPipeline(settings, embedder=demo_pipeline.embedder)
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("hey, good to see you", "greeting"),
+        ("could I please chat with an actual human being?", "handoff"),
+        ("thank you, that sorted it out", "thanks"),
+        ("what sort of things can you help with?", "bot_capabilities"),
+    ],
+)
+def test_small_talk_and_hand_off_are_routed(demo_pipeline: ChatPipeline, message: str, intent: str) -> None:
+    reply = demo_pipeline.ask(message)
+    assert reply.intent == intent
+    assert reply.sources == () and reply.answer
+
+
+def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
+    reply = demo_pipeline.ask("How can I contact Skylark support by email?")
+    assert reply.intent == "faq" and reply.sources[0].id == "contact-support"
+
+
+def test_a_follow_up_is_resolved_with_the_conversation(demo_pipeline: ChatPipeline) -> None:
+    pipeline = fresh(demo_pipeline)
+    assert pipeline.ask("What does the Team plan include?", "c1").sources[0].id == "team-features"
+    assert pipeline.ask("how much does it cost?", "c1").sources[0].id == "team-price"
+    assert pipeline.ask("how much does it cost?", "other").sources[0].id != "team-price"  # no context there
+    without = fresh(demo_pipeline, context=False)
+    without.ask("What does the Team plan include?", "c1")
+    assert without.ask("how much does it cost?", "c1").sources[0].id != "team-price"
+
+
+def test_a_topic_switch_is_not_blended(demo_pipeline: ChatPipeline) -> None:
+    pipeline = fresh(demo_pipeline)
+    pipeline.ask("How do I pair the Skylark Pen with my phone?", "c1")
+    reply = pipeline.ask("How do I reset my password?", "c1")
+    assert reply.sources[0].id == "reset-password"
+    last = pipeline.dialogue.conversations.get("c1").turns[-1]
+    assert np.array_equal(last.context_vector, last.vector)
+
+
+def test_conversations_are_kept_apart_on_the_server(demo_pipeline: ChatPipeline) -> None:
+    pipeline = fresh(demo_pipeline)
+    pipeline.ask("What is the Skylark Pen?", "pen")
+    pipeline.ask("What does the Team plan include?", "team")
+    assert pipeline.ask("how much does it cost?", "pen").sources[0].id == "pen-price"
+    assert pipeline.ask("how much does it cost?", "team").sources[0].id == "team-price"
+
+
+def test_state_is_bounded_in_turns_and_conversations(demo_pipeline: ChatPipeline) -> None:
+    pipeline = fresh(demo_pipeline, max_turns=2, max_conversations=2)
+    for question in ("hello", "What is the Skylark Pen?", "how much does it cost?"):
+        pipeline.ask(question, "a")
+    assert [turn.text for turn in pipeline.dialogue.conversations.get("a").turns] == [
+        "What is the Skylark Pen?",
+        "how much does it cost?",
+    ]
+    pipeline.ask("hello", "b")
+    pipeline.ask("hello", "c")
+    assert "a" not in pipeline.dialogue.conversations and len(pipeline.dialogue.conversations) == 2
+
+
+def test_qa_ask_history_replays_the_turns_first(demo_settings: Settings, demo_pipeline: ChatPipeline) -> None:
+    def ask(*args: str) -> dict:
+        output = io.StringIO()
+        with redirect_stdout(output):
+            assert main(["--data-dir", str(demo_settings.data_dir), "ask", *args, "--json"]) == 0
+        return json.loads(output.getvalue())
+
+    assert ask("how much does it cost?", "--history", "What is the Skylark Pen?")["sources"][0]["id"] == "pen-price"
+    greeting = ask("hello!")
+    assert greeting["intent"] == "greeting" and greeting["options"] == []
