@@ -224,15 +224,21 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def read_yaml(path: Path, what: str, error: type[Exception]) -> Any:
+    """The YAML document at `path`, read safely (no code runs); a file that cannot be read or is not
+    valid YAML raises `error` with the file and the reason."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise error(f"{path}: cannot read {what} ({problem.strerror})") from problem
+    except yaml.YAMLError as problem:
+        raise error(f"{path}: not valid YAML: {problem}") from problem
+
+
 def load_settings(path: str | Path | None = None, data_dir: str | Path | None = None) -> Settings:
     """Read the config at `path` (else `$QA_CONFIG`, else configs/default.yaml)."""
     config_path = Path(path or os.environ.get("QA_CONFIG") or DEFAULT_CONFIG)
-    try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise ConfigError(f"{config_path}: cannot read the config ({error.strerror})") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{config_path}: not valid YAML: {error}") from error
+    raw = read_yaml(config_path, "the config", ConfigError) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: the config must be a mapping of settings")
     settings = _build(Settings, raw, config_path, prefix="")

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from qa.config import ConfigError, DialogueSettings
+from qa.config import ConfigError, DialogueSettings, read_yaml
 from qa.embedder import Embedder
 
 BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "complaint", "affirm", "deny")
@@ -63,12 +62,7 @@ class IntentMatch:
 def load_intents(path: str | Path) -> IntentCatalog:
     """The intents of a YAML file, checked: each has examples and replies, and every message is there."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise IntentsError(f"{path}: cannot read the intents ({error.strerror})") from error
-    except yaml.YAMLError as error:
-        raise IntentsError(f"{path}: not valid YAML: {error}") from error
+    raw = read_yaml(path, "the intents", IntentsError) or {}
     if not isinstance(raw, dict) or not isinstance(raw.get("intents"), dict) or not raw["intents"]:
         raise IntentsError(f"{path}: expected a mapping with 'intents' (name: {{examples, replies}}) and 'messages'")
     intents = tuple(_intent(name, fields, path) for name, fields in raw["intents"].items())

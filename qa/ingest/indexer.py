@@ -7,7 +7,8 @@ lose their old ones; removed entries lose theirs. Nothing is written when nothin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from qa.embedder import Embedder
@@ -124,32 +125,36 @@ class Indexer:
             )
             if not report.changed and self.store.live() is not None:
                 return report
-            new_records = self._embed(new_chunks, progress)
             collection = writer.create(model_id, dimension)
+            written = 0
+
+            def write(records: list[Record]) -> None:
+                nonlocal written
+                writer.add(collection, records)
+                written += len(records)
+                progress("writing", written, report.total)
+
             try:
-                reused = [r for r in self.store.records(with_embeddings=True) if r.id in reused_ids]
-                progress("writing", 0, report.total)
-                writer.add(collection, reused)
-                progress("writing", len(reused), report.total)
-                writer.add(collection, new_records)
-                progress("writing", report.total, report.total)
+                write([r for r in self.store.records(with_embeddings=True) if r.id in reused_ids])
+                with ThreadPoolExecutor(max_workers=1) as background:  # a batch is written while the next is embedded
+                    batches = [background.submit(write, records) for records in self._embed(new_chunks, progress)]
+                    for batch in batches:
+                        batch.result()
                 writer.publish(collection)
             except BaseException:
                 writer.discard(collection)
                 raise
         return report
 
-    def _embed(self, chunks: Sequence[Chunk], progress: Progress) -> list[Record]:
-        """Embed chunk texts in batches (sorted by length, so batches pad little), reporting progress."""
+    def _embed(self, chunks: Sequence[Chunk], progress: Progress) -> Iterator[list[Record]]:
+        """Embedded chunks, a batch at a time (sorted by length, so batches pad little), with progress."""
         ordered = sorted(chunks, key=lambda chunk: len(chunk.text))
-        records: list[Record] = []
         progress("embedding", 0, len(chunks))
         for start in range(0, len(ordered), EMBED_BATCH):
             batch = ordered[start : start + EMBED_BATCH]
             vectors = self.embedder.run([chunk.text for chunk in batch])
-            records.extend(Record(c.id, c.text, c.metadata(), v) for c, v in zip(batch, vectors))
+            yield [Record(c.id, c.text, c.metadata(), v) for c, v in zip(batch, vectors)]
             progress("embedding", start + len(batch), len(chunks))
-        return records
 
 
 def _chunk_of(record: Record) -> Chunk:
