@@ -64,12 +64,25 @@ def variant(settings: Settings, section: str, **changes: Any) -> Settings:
     return settings.replace(**{section: dataclasses.replace(getattr(settings, section), **changes)})
 
 
-def ask(pipeline: ChatPipeline, query: EvalQuery) -> Reply:
-    """The reply to `query` after its history, replayed in a fresh conversation."""
-    conversation_id = uuid.uuid4().hex if query.history else None
-    for turn in query.history:
-        pipeline.ask(turn, conversation_id)
-    return pipeline.ask(query.text, conversation_id)
+class Replayer:
+    """Asks each query after its history in a fresh conversation. A conversation whose turns so far
+    are exactly a later query's history is continued rather than replayed (the same state, and
+    about half the turns for a conversations file of consecutive turns)."""
+
+    def __init__(self, pipeline: ChatPipeline) -> None:
+        self.pipeline = pipeline
+        self._after: dict[tuple[str, ...], str] = {}  # the turns asked so far → their conversation
+
+    def ask(self, query: EvalQuery) -> Reply:
+        if not query.history:
+            return self.pipeline.ask(query.text)
+        conversation_id = self._after.pop(query.history, None)
+        if conversation_id is None:
+            conversation_id = uuid.uuid4().hex
+            for turn in query.history:
+                self.pipeline.ask(turn, conversation_id)
+        self._after[(*query.history, query.text)] = conversation_id
+        return self.pipeline.ask(query.text, conversation_id)
 
 
 def top1(query: EvalQuery, reply: Reply) -> bool:
@@ -85,10 +98,11 @@ def run_all(settings: Settings, kb: EvalKnowledgeBase, queries: Sequence[EvalQue
     """Every query's reply from a fresh pipeline over `kb` with `settings`."""
     pipeline = ChatPipeline(settings, embedder=kb.embedder)
     pipeline.check_ready()
+    replayer = Replayer(pipeline)
     with tqdm_progress() as progress:
         replies = []
         for done, query in enumerate(queries, 1):
-            replies.append(ask(pipeline, query))
+            replies.append(replayer.ask(query))
             progress(label, done, len(queries))
     return replies
 

@@ -117,6 +117,7 @@ class DialogueSettings:
     intents: Path | None = PROJECT_ROOT / "configs" / "intents.yaml"
     intent_threshold: float = 0.5
     intent_margin: float = 0.05
+    faq_ceiling: float = 0.55
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02

@@ -4,7 +4,8 @@ The intents and their texts come from `configs/intents.yaml` (see its header). T
 every example utterance once with the retrieval bi-encoder; a turn's vector (the one retrieval
 uses) scores each intent by the mean cosine similarity of its nearest examples. An intent wins
 when its score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score
-by its margin, so a knowledge base that answers "hello" itself keeps answering it.
+by its margin, and that score is under `dialogue.faq_ceiling`, so a knowledge base that answers
+"hello" itself keeps answering it.
 """
 
 from __future__ import annotations
@@ -144,8 +145,9 @@ class IntentRouter:
         return IntentMatch(name, scores[name]) if scores[name] >= self.settings.intent_threshold else None
 
     def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
-        """The intent of a turn, when it beats the best FAQ entry (`faq_score`) by its margin."""
-        best = self.match(vector)
+        """The intent of a turn, when it beats the best FAQ entry (`faq_score`) by its margin and that
+        entry is under `faq_ceiling` (a knowledge base that answers the message confidently keeps it)."""
+        best = self.match(vector) if faq_score < self.settings.faq_ceiling else None
         if best is None:
             return None
         margin = self.catalog.get(best.name).margin

@@ -93,14 +93,21 @@ def test_a_question_far_from_every_example_goes_to_the_knowledge_base(tmp_path: 
 
 
 def test_the_faq_wins_when_it_matches_as_well_as_the_intent(tmp_path: Path) -> None:
-    route = router(tmp_path)
+    route = router(tmp_path, faq_ceiling=2.0)
     vector = route.embedder.one("hello there")
     assert route.run(vector, faq_score=0.99) is None
     assert route.run(vector, faq_score=0.9) is not None  # beats the FAQ by the 0.05 margin
 
 
+def test_no_intent_wins_where_the_faq_answers_confidently(tmp_path: Path) -> None:
+    route = router(tmp_path, faq_ceiling=0.55)
+    vector = route.embedder.one("hello there")
+    assert route.run(vector, faq_score=0.55) is None
+    assert route.run(vector, faq_score=0.54).name == "greeting"
+
+
 def test_a_negative_margin_lets_an_intent_win_over_a_closer_faq_entry(tmp_path: Path) -> None:
-    route = router(tmp_path)
+    route = router(tmp_path, faq_ceiling=2.0)
     vector = route.embedder.one("talk to a human agent")
     assert route.run(vector, faq_score=1.2).name == "handoff"  # margin -0.5 from the file
     assert route.run(vector, faq_score=1.6) is None
