@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import random
 import tempfile
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import SHARED_DATASETS, save_results
+from common import RESULTS, SHARED_DATASETS, save_results
 
 from qa.config import Settings, load_settings
 from qa.embedder import Embedder
@@ -38,6 +39,7 @@ from qa.training.bi_encoder import TrainingOptions
 from qa.training.finetune import finetune
 from qa.types import Entry
 
+NAMES = ("banking77", "clinc150")
 ALTERNATES = 10
 GOAL_POINTS = 3.0
 GOAL_RUN_S = 15 * 60
@@ -117,9 +119,19 @@ def run(name: str, args: argparse.Namespace, options: TrainingOptions) -> dict[s
     }
 
 
+def earlier_rows(path: Path, options: TrainingOptions, alternates: int) -> dict[str, Any]:
+    """The data sets' rows of the results saved at `path`, when they were measured with the same options."""
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved.get("training_options") != dataclasses.asdict(options):
+        return {}
+    return {name: saved[name] for name in NAMES if saved.get(name, {}).get("alternates_per_intent") == alternates}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", default=["banking77", "clinc150"], choices=["banking77", "clinc150"])
+    parser.add_argument("--datasets", nargs="+", default=list(NAMES), choices=NAMES)
     parser.add_argument(
         "--limit", type=int, help="a seeded sample of this many test queries (default: all in-scope ones)"
     )
@@ -131,20 +143,27 @@ def main() -> None:
     for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--learning-rate", float)):
         parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="training option (default: qa finetune's)")
     parser.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", default=argparse.SUPPRESS)
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other data sets' rows of a saved run with the same options and split"
+    )
     args = parser.parse_args()
     options = TrainingOptions(
         **{key: getattr(args, key) for key in ("epochs", "rounds", "max_pairs", "learning_rate", "hard_negatives") if key in args}
     )
     if not SHARED_DATASETS.is_dir():
         raise SystemExit(f"no data sets at {SHARED_DATASETS}")
+    output = "finetune" if args.split == "test" else f"finetune_{args.split}"
     results: dict[str, Any] = {name: run(name, args, options) for name in args.datasets}
+    if args.merge:
+        results = earlier_rows(RESULTS / f"{output}.json", options, args.alternates) | results
+    names = [name for name in NAMES if name in results]
     results["training_options"] = dataclasses.asdict(options)
 
     print(
         f"\n{'data set':11}{'queries':>8}{'recall@1':>10}{'after':>8}{'points':>8}{'mrr@10':>8}{'after':>8}{'run s':>7}{'cpu s':>7}  load (1/5/15 min, at end)"
     )
-    rows = [results[name] for name in args.datasets]
-    for name, row in zip(args.datasets, rows):
+    rows = [results[name] for name in names]
+    for name, row in zip(names, rows):
         before, after = row[f"{args.split}_before"], row[f"{args.split}_after"]
         print(
             f"{name:11}{row[f'{args.split}_queries']:>8}{before['recall@1']:>10.3f}{after['recall@1']:>8.3f}{row['recall@1_points']:>+8.1f}"
@@ -162,12 +181,12 @@ def main() -> None:
     )
     bars = {
         f"{name} {label}": {"packaged": row[f"{key}_before"]["recall@1"], "fine-tuned": row[f"{key}_after"]["recall@1"]}
-        for name, row in zip(args.datasets, rows)
+        for name, row in zip(names, rows)
         for label, key in ((args.split, args.split), ("held-out", "heldout"))
         if row[f"{key}_before"]
     }
     save_results(
-        "finetune" if args.split == "test" else f"finetune_{args.split}",
+        output,
         results,
         bars,
         "recall@1",
