@@ -90,7 +90,7 @@ def test_a_message_without_history_is_standalone() -> None:
 def test_a_follow_up_is_retrieved_with_the_context_blended_in() -> None:
     state = conversation(turn("what does the plus plan include", answer="plus-features"))
     vector = EMBED.one("and how much is it")
-    plan = resolver(blend_weight=0.4, context_update=0.2).run("and how much is it", vector, 0.3, state)
+    plan = resolver(blend_weight=0.4, context_update=0.2, context_text=True).run("and how much is it", vector, 0.3, state)
     previous = state.turns[-1].context_vector
     assert plan.followup and plan.reason == "lead"
     assert np.allclose(plan.vector, unit(0.4 * vector + 0.6 * previous), atol=1e-6)
@@ -107,7 +107,7 @@ def test_without_context_text_the_reranker_reads_the_message_alone() -> None:
 def test_a_weak_message_follows_up_without_a_cue() -> None:
     state = conversation(turn("how do I export a notebook as pdf"))
     text = "can I export several notebook files at once as pdf"
-    plan = resolver(weak_threshold=0.7).run(text, EMBED.one(text), own_score=0.4, conversation=state)
+    plan = resolver(weak_threshold=0.7, context_text=True).run(text, EMBED.one(text), own_score=0.4, conversation=state)
     assert plan.followup and plan.reason == "weak"
     assert plan.text == "how do I export a notebook as pdf " + text
 
