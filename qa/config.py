@@ -148,7 +148,7 @@ class ConversationSettings:
     lead_phrases: tuple[str, ...] = ("and", "also", "but", "so", "then", "or", "what about", "how about", "what if")
     pronouns: tuple[str, ...] = ("it", "its", "it's", "that", "this", "these", "those", "they", "them", "their", "one")
     fillers: tuple[str, ...] = ("ok", "okay", "oh", "well", "hmm", "great", "cool", "alright", "right", "thanks")
-    context_text: bool = False
+    context_text: bool = True
 
     def __post_init__(self) -> None:
         if self.max_turns < 1 or self.max_conversations < 1:
