@@ -47,10 +47,12 @@ class Chunker:
         """All chunks; a question too long for the embedder is an error naming its line."""
         chunks: list[Chunk] = []
         problems: list[Problem] = []
+        entries = list(entries)
+        lengths = iter(self.token_counts([q for entry in entries for q in (entry.question, *entry.alternate_questions)]))
         for entry in entries:
-            too_long = [q for q in (entry.question, *entry.alternate_questions) if self.tokens(q) > self.budget]
-            if too_long:
-                problems.append(Problem(entry.source, entry.line, f"a question is {self.tokens(too_long[0])} tokens long; the embedder reads at most {self.budget}"))
+            longest = max(next(lengths) for _ in range(1 + len(entry.alternate_questions)))
+            if longest > self.budget:
+                problems.append(Problem(entry.source, entry.line, f"a question is {longest} tokens long; the embedder reads at most {self.budget}"))
                 continue
             chunks.extend(self.entry_chunks(entry))
         if problems:
@@ -61,6 +63,12 @@ class Chunker:
 
     def tokens(self, text: str) -> int:
         return len(self.tokenizer.tokenize(text))
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """The token count of each text, in one batched call of the tokenizer."""
+        if not texts:
+            return []
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
 
     def entry_chunks(self, entry: Entry) -> list[Chunk]:
         digest = content_hash(entry.id, entry.question, entry.answer, entry.alternate_questions, entry.category, entry.url)

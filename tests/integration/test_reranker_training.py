@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+from tests.conftest import SHARED_DATASETS as DATA_DIR
 
 pytestmark = pytest.mark.skipif(
     not (DATA_DIR / "banking77" / "train.csv").is_file(), reason=f"no intent data sets at {DATA_DIR}"
