@@ -38,9 +38,13 @@ test-server: setup
 ingest: setup
 	$(BIN)/qa ingest knowledge_base
 
+# The main figures (about 30 minutes on 2 cores); README "Benchmarks" lists the others.
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/dialogue.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) data
