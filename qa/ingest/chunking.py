@@ -50,11 +50,12 @@ class Chunker:
         entries = list(entries)
         lengths = iter(self.token_counts([q for entry in entries for q in (entry.question, *entry.alternate_questions)]))
         for entry in entries:
-            longest = max(next(lengths) for _ in range(1 + len(entry.alternate_questions)))
+            question_tokens, *alternate_tokens = (next(lengths) for _ in range(1 + len(entry.alternate_questions)))
+            longest = max([question_tokens, *alternate_tokens])
             if longest > self.budget:
                 problems.append(Problem(entry.source, entry.line, f"a question is {longest} tokens long; the embedder reads at most {self.budget}"))
                 continue
-            chunks.extend(self.entry_chunks(entry))
+            chunks.extend(self.entry_chunks(entry, question_tokens))
         if problems:
             raise KnowledgeBaseError(problems)
         for document in documents:
@@ -70,11 +71,14 @@ class Chunker:
             return []
         return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
 
-    def entry_chunks(self, entry: Entry) -> list[Chunk]:
+    def entry_chunks(self, entry: Entry, question_tokens: int | None = None) -> list[Chunk]:
+        """The entry's chunks; `question_tokens`: its question's length when already counted."""
         digest = content_hash(entry.id, entry.question, entry.answer, entry.alternate_questions, entry.category, entry.url)
         texts = [("question", entry.question)]
         texts += [("alternate", alternate) for alternate in entry.alternate_questions]
-        answer_budget = self.budget - self.tokens(entry.question) - 1
+        if question_tokens is None:
+            question_tokens = self.tokens(entry.question)
+        answer_budget = self.budget - question_tokens - 1
         texts += [("qa", f"{entry.question}\n{part}") for part in self._answer_parts(entry.answer, answer_budget)]
         return [
             Chunk(
