@@ -86,27 +86,17 @@ def test_the_shipped_model_lifts_the_matching_entry_over_a_closer_wrong_one() ->
         pytest.skip("models/reranker is not there")
     shipped = Reranker(RerankerSettings(enabled=True, model=str(folder), max_length=64, quantize=True))
     hits = [
-        Hit(
-            "card_arrival",
-            "card arrival",
-            "card arrival",
-            "banking77",
-            "faq",
-            0.64,
-            matched_texts=("When will my new card arrive?",),
-            matched_scores=(0.64, 0.52, 0.5),
-        ),
-        Hit(
-            "refund",
-            "request refund",
-            "request refund",
-            "banking77",
-            "faq",
-            0.6,
-            matched_texts=("I would like a refund for something I bought",),
-            matched_scores=(0.6, 0.59, 0.58),
-        ),
+        banking_hit("card_arrival", "card arrival", "When will my new card arrive?", (0.64, 0.52, 0.5)),
+        banking_hit("refund", "request refund", "I would like a refund for something I bought", (0.6, 0.59, 0.58)),
     ]
     ranked = shipped.run("can I get my money back for an item I bought with the card", hits)
     assert [hit.entry_id for hit in ranked] == ["refund", "card_arrival"]
     assert shipped.calibration.support_weight > 0 and 0.0 < shipped.calibration.threshold < 1.0
+
+
+def banking_hit(entry_id: str, question: str, matched_text: str, matched_scores: tuple[float, ...]) -> Hit:
+    """A BANKING77 intent as the retriever returns it: its best matched utterance and the scores of its matches."""
+    return Hit(
+        entry_id, question, question, "banking77", "faq", matched_scores[0],
+        matched_texts=(matched_text,), matched_scores=matched_scores,
+    )  # fmt: skip
