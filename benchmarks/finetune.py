@@ -140,7 +140,7 @@ def main() -> None:
     )
     parser.add_argument("--intents", type=int, help="only the first N intents of each data set (a quick check)")
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the queries (tune on val)")
-    for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--learning-rate", float)):
+    for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--batch-size", int), ("--learning-rate", float)):
         parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="training option (default: qa finetune's)")
     parser.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", default=argparse.SUPPRESS)
     parser.add_argument(
@@ -148,7 +148,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     options = TrainingOptions(
-        **{key: getattr(args, key) for key in ("epochs", "rounds", "max_pairs", "learning_rate", "hard_negatives") if key in args}
+        **{key: getattr(args, key) for key in ("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "hard_negatives") if key in args}
     )
     if not SHARED_DATASETS.is_dir():
         raise SystemExit(f"no data sets at {SHARED_DATASETS}")
