@@ -29,8 +29,8 @@ class TrainingOptions:
     """How the bi-encoder is trained (the defaults run in minutes on 2 CPU cores)."""
 
     epochs: int = 1
-    rounds: int = 3  # pairs per anchor (each with another positive and negative)
-    max_pairs: int = 2500  # at most this many pairs (a bound on the time a large knowledge base takes)
+    rounds: int = 6  # pairs per anchor (each with another positive and negative)
+    max_pairs: int = 5000  # at most this many pairs (a bound on the time a large knowledge base takes)
     batch_size: int = 32
     learning_rate: float = 2e-4
     max_seq_length: int = 64
