@@ -349,7 +349,7 @@ def train_reranker(
     datasets: Sequence[str] = DATASETS,
     *,
     base_model: str = BI_ENCODER,
-    max_queries: int | None = None,
+    max_queries: int | None = 1500,
     max_val_queries: int | None = 400,
     negatives: int = 3,
     epochs: float = 1.0,
@@ -366,10 +366,9 @@ def train_reranker(
 ) -> dict[str, Any]:
     """Train, calibrate and save a re-ranker to `output_dir`; return its figures.
 
-    Trains on the train splits of `datasets` (every query, or a seeded sample of `max_queries`
-    in-scope queries of each, and their out-of-scope ones), then fits the calibration and picks
-    the threshold on their val splits (`max_val_queries` in-scope queries each, as many
-    out-of-scope at most). With
+    Trains on the train splits of `datasets` (a sample of `max_queries` in-scope queries of each,
+    and their out-of-scope ones), then fits the calibration and picks the threshold on their val
+    splits (`max_val_queries` in-scope queries each, as many out-of-scope at most). With
     `eval_split` ("val" or "test"), it also compares the bi-encoder and the re-ranker on that split
     of `eval_datasets` (default: `datasets`), `max_eval_queries` queries each. `threads` sets
     torch's CPU threads (1 is faster on busy cores); `embed` replaces the bi-encoder (e.g. cached).
