@@ -32,7 +32,7 @@ class TrainingOptions:
     rounds: int = 6  # pairs per anchor (each with another positive and negative)
     max_pairs: int = 5000  # at most this many pairs (a bound on the time a large knowledge base takes)
     batch_size: int = 32
-    learning_rate: float = 2e-4
+    learning_rate: float = 1e-4
     max_seq_length: int = 64
     warmup_ratio: float = 0.1
     hard_negatives: bool = True
