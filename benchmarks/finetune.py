@@ -93,7 +93,7 @@ def run(name: str, args: argparse.Namespace, options: TrainingOptions) -> dict[s
         before = rank_queries(settings, entries, queries, pipeline.embedder)
         load_before, cpu_before, started = os.getloadavg(), time.process_time(), time.perf_counter()
         with tqdm_progress() as progress:
-            result = finetune(settings, options, progress=progress)
+            result = finetune(settings, options, holdout=args.holdout, progress=progress)
         run_s, cpu_s, load_after = time.perf_counter() - started, time.process_time() - cpu_before, os.getloadavg()
         print(f"{name}: the fine-tuned bi-encoder on {len(queries)} {args.split} queries")
         tuned = Embedder(dataclasses.replace(settings.embedder, model=str(result.model_dir)))
@@ -106,6 +106,7 @@ def run(name: str, args: argparse.Namespace, options: TrainingOptions) -> dict[s
         f"{args.split}_before": before,
         f"{args.split}_after": after,
         "recall@1_points": round(100 * (after["recall@1"] - before["recall@1"]), 2),
+        "holdout": args.holdout,
         "heldout_queries": result.held_out,
         "heldout_before": result.before["retrieval"] if result.before else None,
         "heldout_after": result.after["retrieval"] if result.after else None,
@@ -140,15 +141,34 @@ def main() -> None:
     )
     parser.add_argument("--intents", type=int, help="only the first N intents of each data set (a quick check)")
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the queries (tune on val)")
-    for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--batch-size", int), ("--learning-rate", float)):
+    for flag, kind in (
+        ("--epochs", int),
+        ("--rounds", int),
+        ("--max-pairs", int),
+        ("--batch-size", int),
+        ("--learning-rate", float),
+        ("--tuned-share", float),
+    ):
         parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="training option (default: qa finetune's)")
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.2,
+        help="share of the alternates qa finetune holds out (default: %(default)s)",
+    )
     parser.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", default=argparse.SUPPRESS)
     parser.add_argument(
-        "--merge", action="store_true", help="keep the other data sets' rows of a saved run with the same options and split"
+        "--merge",
+        action="store_true",
+        help="keep the other data sets' rows of a saved run with the same options and split",
     )
     args = parser.parse_args()
     options = TrainingOptions(
-        **{key: getattr(args, key) for key in ("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "hard_negatives") if key in args}
+        **{
+            key: getattr(args, key)
+            for key in ("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "tuned_share", "hard_negatives")
+            if key in args
+        }
     )
     if not SHARED_DATASETS.is_dir():
         raise SystemExit(f"no data sets at {SHARED_DATASETS}")

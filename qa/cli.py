@@ -243,7 +243,7 @@ def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
     finetune = commands.add_parser("finetune", help="adapt the bi-encoder to the knowledge base, then re-index with it")
     finetune.add_argument("--holdout", type=float, default=0.2, help="share of alternate questions held out to measure (default: %(default)s)")
     for flag, kind in (("--epochs", int), ("--rounds", int), ("--max-pairs", int), ("--batch-size", int),
-                       ("--learning-rate", float), ("--max-seq-length", int), ("--seed", int)):
+                       ("--learning-rate", float), ("--max-seq-length", int), ("--tuned-share", float), ("--seed", int)):
         finetune.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.bi_encoder)")
     finetune.add_argument("--no-hard-negatives", action="store_true", help="in-batch negatives only")
     finetune.add_argument("--no-feedback", action="store_true", help="leave out the questions linked with `qa feedback link`")
@@ -262,7 +262,9 @@ def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
     link.set_defaults(run=run_feedback_link)
 
 
-FINETUNE_OPTIONS = frozenset(("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "max_seq_length", "seed"))
+FINETUNE_OPTIONS = frozenset(
+    ("epochs", "rounds", "max_pairs", "batch_size", "learning_rate", "max_seq_length", "tuned_share", "seed")
+)
 
 
 def run_finetune(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,11 @@ MultipleNegativesRankingLoss: each anchor must pick its positive among every pos
 negative of its batch. Batches never hold two pairs of the same entry (nor a pair whose hard
 negative belongs to another pair's entry), so that no text of an anchor's own entry is treated as
 a negative.
+
+The saved weights are an interpolation of the trained and the starting weights (WiSE-FT, Wortsman
+et al. 2022, "Robust fine-tuning of zero-shot models"): `tuned_share` of the trained ones. Trained
+on a few alternates per entry, the model over-fits them; the interpolation keeps what the general
+model knew and measured better on the BANKING77 and CLINC150 val splits than either end point.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class TrainingOptions:
     max_seq_length: int = 64
     warmup_ratio: float = 0.1
     hard_negatives: bool = True
+    tuned_share: float = 0.6  # share of the trained weights in the saved model, the rest the starting ones
     seed: int = 13
 
     def __post_init__(self) -> None:
@@ -43,6 +49,8 @@ class TrainingOptions:
             raise ValueError("epochs, rounds, max_pairs and max_seq_length must be at least 1, batch_size at least 2")
         if not 0 < self.learning_rate < 1:
             raise ValueError("the learning rate must be in (0, 1)")
+        if not 0 < self.tuned_share <= 1:
+            raise ValueError("the share of the trained weights must be in (0, 1]")
 
 
 class EntryBatchSampler(DefaultBatchSampler):
@@ -91,7 +99,8 @@ class EntryBatchSampler(DefaultBatchSampler):
 def train_bi_encoder(
     model: SentenceTransformer, pairs: Sequence[TrainingPair], options: TrainingOptions, work_dir: Path
 ) -> SentenceTransformer:
-    """Fine-tune `model` in place on `pairs` (with their hard negatives when they all have one)."""
+    """Fine-tune `model` in place on `pairs` (with their hard negatives when they all have one), then
+    interpolate its weights with the starting ones (`options.tuned_share`)."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -103,6 +112,7 @@ def train_bi_encoder(
         columns["negative"] = [str(p.negative) for p in pairs]
     groups = [p.entries if "negative" in columns else frozenset({p.entry_id}) for p in pairs]
     model.max_seq_length = options.max_seq_length
+    start = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work_dir),
         num_train_epochs=options.epochs,
@@ -122,4 +132,17 @@ def train_bi_encoder(
         model=model, args=args, train_dataset=Dataset.from_dict(columns), loss=MultipleNegativesRankingLoss(model)
     )
     trainer.train()
+    interpolate_weights(model, start, options.tuned_share)
     return model
+
+
+def interpolate_weights(model: torch.nn.Module, start: dict[str, torch.Tensor], tuned_share: float) -> None:
+    """Set each floating-point weight of `model` to `tuned_share` of itself plus the rest of its `start` value."""
+    if tuned_share == 1:
+        return
+    model.load_state_dict(
+        {
+            name: torch.lerp(start[name], tensor, tuned_share) if tensor.is_floating_point() else tensor
+            for name, tensor in model.state_dict().items()
+        }
+    )

@@ -56,7 +56,7 @@ def test_finetune_saves_measures_reindexes_and_reverts(
     assert main([*common, "feedback", "link", str(turn), "no-such-entry"]) == 2
     capsys.readouterr()
 
-    code = main([*common, "finetune", "--epochs", "1", "--rounds", "2", "--max-pairs", "20", "--batch-size", "8"])
+    code = main([*common, "finetune", "--epochs", "1", "--rounds", "2", "--max-pairs", "20", "--batch-size", "8", "--tuned-share", "0.8"])
 
     out = capsys.readouterr().out
     assert code == 0

@@ -17,7 +17,7 @@ from qa.active_embedder import (
 )
 from qa.config import ConfigError, Settings, load_settings
 from qa.records import Link
-from qa.training.bi_encoder import EntryBatchSampler, TrainingOptions
+from qa.training.bi_encoder import EntryBatchSampler, TrainingOptions, interpolate_weights
 from qa.training.finetune_data import NegativeMiner, TrainingPair, entry_texts, hold_out_alternates, positive_pairs
 from qa.types import Entry
 
@@ -137,6 +137,29 @@ def test_training_options_are_checked() -> None:
         TrainingOptions(batch_size=1)
     with pytest.raises(ValueError):
         TrainingOptions(learning_rate=0)
+    for share in (0, 1.5):
+        with pytest.raises(ValueError, match="share of the trained weights"):
+            TrainingOptions(tuned_share=share)
+
+
+def test_interpolated_weights_mix_trained_and_starting_ones() -> None:
+    import torch
+
+    model = torch.nn.BatchNorm1d(2)  # floating-point weights and an integer buffer (num_batches_tracked)
+    start = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+        model.bias.fill_(-2.0)
+        model.num_batches_tracked.fill_(7)
+
+    interpolate_weights(model, start, 0.6)
+
+    assert torch.allclose(model.weight, torch.full((2,), 0.4 * 1.0 + 0.6 * 3.0))
+    assert torch.allclose(model.bias, torch.full((2,), 0.6 * -2.0))
+    assert int(model.num_batches_tracked) == 7  # not a weight: kept as trained
+    trained = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    interpolate_weights(model, start, 1.0)
+    assert all(torch.equal(trained[name], tensor) for name, tensor in model.state_dict().items())
 
 
 def test_active_embedder_replaces_only_the_model_it_came_from(tmp_path: Path) -> None:
