@@ -248,6 +248,7 @@ def add_finetune_commands(commands: argparse._SubParsersAction) -> None:
     finetune.add_argument("--no-hard-negatives", action="store_true", help="in-batch negatives only")
     finetune.add_argument("--no-feedback", action="store_true", help="leave out the questions linked with `qa feedback link`")
     finetune.add_argument("--no-reindex", action="store_true", help="save and measure the model, keep the index as it is")
+    finetune.add_argument("--reranker", action="store_true", help="train the config's re-ranker on the knowledge base too")
     finetune.add_argument("--revert", action="store_true", help="go back to the config's model and re-index")
     finetune.set_defaults(run=run_finetune)
 
@@ -282,14 +283,18 @@ def run_finetune(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as error:
             raise FinetuneError(str(error)) from error
         result = finetune(
-            settings, training, args.holdout, feedback=not args.no_feedback, reindex=not args.no_reindex, progress=progress
-        )
+            settings, training, args.holdout, feedback=not args.no_feedback, reindex=not args.no_reindex,
+            reranker=args.reranker, progress=progress,
+        )  # fmt: skip
     if result.reindexed is None:
         print(f"the index still uses {settings.embedder.model}; to use the new model, set embedder.model: {result.model_dir} "
               "in the config and run `qa ingest --rebuild`")
     else:
         print(f"this data folder now uses {result.model_dir} (recorded in {settings.data_dir / 'active_embedder.json'}, "
               f"in place of the config's {result.base_model}); restart `qa serve`. To go back: `qa finetune --revert`")
+    if result.reranker_dir is not None:
+        print(f"to re-rank with the new re-ranker, set reranker.model: {result.reranker_dir} in the config "
+              "(it keeps the calibration, hence the threshold, of the one it was trained from)")
     return 0
 
 

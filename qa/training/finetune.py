@@ -9,6 +9,10 @@
    held-out alternates.
 4. The index is rebuilt with the new model (a new generation, switched in one step), then
    `<data_dir>/active_embedder.json` makes the data folder use it (`qa.active_embedder`).
+
+With `reranker=True` the config's re-ranker is trained further on the same knowledge base
+(`qa.training.finetune_reranker`), saved in the model's folder, and measured with it; the config's
+`reranker.model` can then point at it.
 """
 
 from __future__ import annotations
@@ -65,10 +69,12 @@ class FinetuneResult:
     train_seconds: float
     total_seconds: float
     reindexed: IngestReport | None
+    reranker_dir: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["model_dir"] = str(self.model_dir)
+        data["reranker_dir"] = str(self.reranker_dir) if self.reranker_dir else None
         data["reindexed"] = self.reindexed.summary() if self.reindexed else None
         return data
 
@@ -148,6 +154,7 @@ def finetune(
     holdout: float = 0.2,
     feedback: bool = True,
     reindex: bool = True,
+    reranker: bool = False,
     progress: Progress = no_progress,
     say: Say = print,
 ) -> FinetuneResult:
@@ -155,13 +162,17 @@ def finetune(
 
     `options`: how to train (None: the defaults, sized for a CPU); `holdout`: the share of alternate
     questions measured before and after; `feedback`: learn from the linked questions too; `reindex`:
-    rebuild the index with the new model and make the data folder use it.
+    rebuild the index with the new model and make the data folder use it; `reranker`: train the
+    config's re-ranker on the knowledge base too (saved in `<model_dir>/reranker`).
     """
     from qa.models import resolve_model
     from qa.training.bi_encoder import TrainingOptions
+    from qa.training.finetune_reranker import train_reranker_on_entries
 
     if not 0 <= holdout < 1:
         raise FinetuneError(f"the held-out share must be at least 0 and below 1, not {holdout}")
+    if reranker and not settings.reranker.enabled:
+        raise FinetuneError("training the re-ranker needs it on in the config (reranker.enabled: true)")
     options = options or TrainingOptions()
     started = time.perf_counter()
     pipeline = ChatPipeline(settings)
@@ -187,13 +198,23 @@ def finetune(
 
     model_dir = new_model_dir(settings.data_dir)
     pairs, train_s = train_and_save(resolve_model(base), train_entries, links, options, model_dir)
-    say(f"trained on {pairs} pairs in {train_s:.0f} s; saved to {model_dir}")
+    mix = f" (weights: {options.tuned_share:g} trained, {1 - options.tuned_share:g} {base})" if options.tuned_share < 1 else ""
+    say(f"trained on {pairs} pairs in {train_s:.0f} s{mix}; saved to {model_dir}")
 
     new_settings = settings.replace(embedder=dataclasses.replace(settings.embedder, model=str(model_dir)))
     new_embedder = Embedder(new_settings.embedder)
+    measured = settings
+    reranker_dir = None
+    if reranker:
+        reranker_dir = model_dir / "reranker"
+        reranker_pairs, reranker_s = train_reranker_on_entries(
+            resolve_model(settings.reranker.model), train_entries, links, new_embedder.run, reranker_dir
+        )
+        measured = settings.replace(reranker=dataclasses.replace(settings.reranker, model=str(reranker_dir)))
+        say(f"re-ranker trained from {settings.reranker.model} on {reranker_pairs} pairs in {reranker_s:.0f} s")
     after = None
     if queries:
-        after = measure(settings, train_entries, queries, new_embedder, progress)
+        after = measure(measured, train_entries, queries, new_embedder, progress)
         say(f"after ({model_dir.name}):\n{format_report(after)}")
         say(comparison(before or {}, after))
     reindexed = None
@@ -203,7 +224,7 @@ def finetune(
         say(f"re-indexed with the new model: {reindexed.summary()}")
     result = FinetuneResult(
         model_dir, base, len(entries), pairs, len(links), len(queries), before, after, round(train_s, 1),
-        round(time.perf_counter() - started, 1), reindexed,
+        round(time.perf_counter() - started, 1), reindexed, reranker_dir,
     )  # fmt: skip
     (model_dir / RESULT_FILE).write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
     return result

