@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from common import ROOT, SHARED_DATASETS, save_results
 
 from qa.config import Settings, load_settings
@@ -170,9 +169,11 @@ def routing_guard(settings: Settings, kb: EvalKnowledgeBase, queries: Sequence[E
 
 @contextmanager
 def knowledge_base(settings: Settings, embedder: Embedder, **source: Any) -> Iterator[EvalKnowledgeBase]:
-    with tqdm_progress() as progress:
-        with temporary_knowledge_base(settings, embedder=embedder, progress=progress, **source) as kb:
-            yield kb
+    with (
+        tqdm_progress() as progress,
+        temporary_knowledge_base(settings, embedder=embedder, progress=progress, **source) as kb,
+    ):
+        yield kb
 
 
 def print_table(rows: list[tuple[str, str, str, str]]) -> None:

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from common import SHARED_DATASETS, save_results
 
 from qa.config import load_settings

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import yaml
-
 from common import SHARED_DATASETS, percentiles, save_results
 
 from qa.config import load_settings

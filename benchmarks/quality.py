@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT, SHARED_DATASETS, save_results
 
 from qa.config import Settings, load_settings

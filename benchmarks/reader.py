@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
 from common import ROOT, percentiles, save_results
 
 from qa.config import load_settings

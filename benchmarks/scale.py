@@ -56,7 +56,7 @@ class SeededVectors:
         self.dimension = 384
 
     @property
-    def tokenizer(self):  # noqa: ANN201 - the real tokenizer, for the chunker
+    def tokenizer(self):
         return self.real.tokenizer
 
     @property

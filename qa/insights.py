@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -145,7 +145,7 @@ def time_series(turns: Sequence[TurnRecord]) -> tuple[dict, ...]:
         latency = percentiles([turn.latency_ms for turn in bucket])
         rows.append(
             {
-                "time": datetime.fromtimestamp(start, tz=timezone.utc),
+                "time": datetime.fromtimestamp(start, tz=UTC),
                 "turns": len(bucket),
                 "answer_rate": round(sum(turn.answered for turn in bucket) / len(bucket), 4),
                 "p50_ms": latency["p50"],

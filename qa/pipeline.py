@@ -12,7 +12,7 @@ from qa.embedder import Embedder
 from qa.generation import GenerativeReader
 from qa.guards import InputRejected, check_input
 from qa.ingest.chunking import Chunker
-from qa.ingest.indexer import IngestReport, Indexer
+from qa.ingest.indexer import Indexer, IngestReport
 from qa.progress import Progress, no_progress
 from qa.reader import ExtractiveReader
 from qa.reranker import Reranker

@@ -9,6 +9,7 @@ exists (killed), is stale and is taken over.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -109,7 +110,5 @@ def _is_stale(metadata: dict) -> bool:
 
 def _quietly(action: Callable[[], None]) -> None:
     """Renewing the lease is best effort: a server hiccup must not kill the writer."""
-    try:
+    with contextlib.suppress(Exception):
         action()
-    except Exception:  # noqa: BLE001
-        pass

@@ -21,9 +21,9 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
-from qa.embedder import Embedder  # noqa: E402
-from qa.pipeline import ChatPipeline  # noqa: E402
+from qa.config import PROJECT_ROOT, Settings, load_settings
+from qa.embedder import Embedder
+from qa.pipeline import ChatPipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

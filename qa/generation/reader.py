@@ -86,7 +86,7 @@ class GenerativeReader:
                     break
         except ModelError:
             raise
-        except Exception as error:  # noqa: BLE001 - a failed generation falls back, the turn is still answered
+        except Exception as error:  # a failed generation falls back, the turn is still answered
             log.exception("generation failed")
             draft.error = f"{type(error).__name__}: {error}"
         finally:

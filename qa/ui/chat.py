@@ -111,7 +111,7 @@ class ChatTab:
             human = gr.Button("Talk to a human", size="sm")
             new = gr.Button("New conversation", size="sm")
         outputs = [message, chatbot, session]
-        events = dict(outputs=outputs, api_visibility=PRIVATE)
+        events = {"outputs": outputs, "api_visibility": PRIVATE}
         gr.on([message.submit, send.click], self.respond, [message, session, generate], **events)
         chatbot.example_select(self.pick, [session, generate], **events)
         chatbot.option_select(self.pick, [session, generate], **events)

@@ -81,9 +81,11 @@ def summary_markdown(insights: Insights) -> str:
     intents = ", ".join(f"{escape(name)} {count}" for name, count in insights.intents.items())
     return "\n".join(
         [
-            f"**{insights.turns}** turns · answered **{insights.answer_rate:.0%}** · "
-            f"low confidence **{insights.low_confidence}** · "
-            f"feedback: **{insights.feedback['up']}** up, **{insights.feedback['down']}** down",
+            (
+                f"**{insights.turns}** turns · answered **{insights.answer_rate:.0%}** · "
+                f"low confidence **{insights.low_confidence}** · "
+                f"feedback: **{insights.feedback['up']}** up, **{insights.feedback['down']}** down"
+            ),
             "",
             f"Latency p50 {latency['p50']:.0f} ms · p90 {latency['p90']:.0f} ms · p99 {latency['p99']:.0f} ms"
             + (f" · first token p50 {first['p50']:.0f} ms" if first else ""),

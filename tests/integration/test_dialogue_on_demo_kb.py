@@ -6,9 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Callable
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import numpy as np
 import pytest

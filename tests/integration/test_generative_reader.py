@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from qa.cli import main
 from qa.config import GenerationSettings, Settings
 from qa.generation.generator import encode_prompt
 from qa.generation.models import load_generator
-from qa.cli import main
 from qa.generation.reader import FALLBACK_NOTES, Draft
 from qa.pipeline import ChatPipeline
 
@@ -146,7 +146,7 @@ def test_special_tokens_in_a_passage_cannot_open_a_chat_turn(
     hits = pipeline._turn(QUESTION, None).hits
     assert any("HACKED" in hit.answer and "<|im_start|>" in hit.answer for hit in hits)  # the passage is retrieved
     prompt = pipeline.generative_reader.prompt(QUESTION, hits)
-    model, tokenizer = load_generator(str(tiny_models["causal"]))
+    _model, tokenizer = load_generator(str(tiny_models["causal"]))
     ids = encode_prompt(tokenizer, prompt)["input_ids"][0].tolist()
     start = tokenizer.convert_tokens_to_ids("<|im_start|>")
     assert ids.count(start) == 3  # system, user, assistant: the passage's markers are plain text now

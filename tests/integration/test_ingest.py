@@ -156,10 +156,12 @@ def test_restart_in_a_new_pipeline_keeps_everything(settings: Settings, pipeline
 
 
 def test_second_writer_fails_fast(pipeline: ChatPipeline, kb: Path) -> None:
-    with pipeline.store.writer():
-        with pytest.raises(StoreBusyError, match="is being written by process"):
-            with pipeline.store.writer():
-                pass
+    with (
+        pipeline.store.writer(),
+        pytest.raises(StoreBusyError, match="is being written by process"),
+        pipeline.store.writer(),
+    ):
+        pass
     pipeline.indexer.ingest([str(kb)])  # the lock was released
 
 

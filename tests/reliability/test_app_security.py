@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import yaml
 from attacks import QUESTIONS, write_attacks
 from gradio_client import Client
 from hypothesis import HealthCheck, given

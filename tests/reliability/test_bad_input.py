@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from attacks import ATTACKS
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from attacks import ATTACKS
 from kb_probe import write_kb
 
 from qa.config import ConfigError, LimitSettings, Settings, load_settings

@@ -169,6 +169,7 @@ def test_a_second_writer_fails_fast_with_a_clear_message(
     with pipeline.store.writer():
         second = subprocess.run(
             qa_command("--config", str(config_file), "ingest", str(kbs["A"])),
+            check=False,
             capture_output=True,
             text=True,
             env=child_env(),
@@ -228,6 +229,7 @@ def test_a_damaged_or_missing_index_is_detected_at_start(
     damage_folder(settings.data_dir / "chroma", how)
     stats = subprocess.run(
         qa_command("--config", str(config_file), "kb", "stats"),
+        check=False,
         capture_output=True,
         text=True,
         env=child_env(),
@@ -243,8 +245,10 @@ def test_the_app_does_not_start_on_a_damaged_index(settings: Settings, tmp_path:
     fill_store(settings, 1500)
     damage_folder(settings.data_dir / "chroma", "vector index truncated")
     kb = write_kb(tmp_path / "kb", "A")
-    with pytest.raises(RuntimeError, match="exited") as stopped:
-        with running_app({"data_dir": str(settings.data_dir), "knowledge_base": str(kb)}, tmp_path):
-            pass
+    with (
+        pytest.raises(RuntimeError, match="exited") as stopped,
+        running_app({"data_dir": str(settings.data_dir), "knowledge_base": str(kb)}, tmp_path),
+    ):
+        pass
     assert "error: the knowledge base index at" in str(stopped.value) and "is damaged" in str(stopped.value)
     assert "Traceback" not in str(stopped.value)

@@ -81,6 +81,7 @@ for load in (lambda: load_bi_encoder(folder), lambda: load_cross_encoder(folder,
 def test_a_model_with_its_own_code_is_refused_without_running_it(model_with_code: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", LOAD_ALL, str(model_with_code)],
+        check=False,
         input="y\ny\ny\ny\ny\ny\n",  # a prompt "run the custom code?" would be answered yes
         capture_output=True,
         text=True,

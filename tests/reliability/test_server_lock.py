@@ -37,7 +37,9 @@ def plant_lock(store: KnowledgeStore, host: str, pid: int, expires_in: float) ->
 
 def gone_pid() -> int:
     """The id of a process of this host that has ended."""
-    process = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], check=False, capture_output=True, text=True
+    )
     return int(process.stdout)
 
 
@@ -98,10 +100,12 @@ def test_writers_on_two_machines_exclude_each_other(
     """Two data folders stand for two machines: they share no lock file, only the server."""
     here = make_pipeline(settings)
     there = make_pipeline(settings.replace(data_dir=tmp_path / "other-machine"))
-    with here.store.writer():
-        with pytest.raises(StoreBusyError, match=f"on {here.store.location} is being written by process {os.getpid()}"):
-            with there.store.writer():
-                pass
+    with (
+        here.store.writer(),
+        pytest.raises(StoreBusyError, match=f"on {here.store.location} is being written by process {os.getpid()}"),
+        there.store.writer(),
+    ):
+        pass
     with there.store.writer():  # released
         pass
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from dialogue_fakes import WordEmbedder
+
 from qa.config import ConversationSettings
 from qa.conversation import ContextResolver, Conversation, ConversationStore, Turn
 from qa.types import Source

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from dialogue_fakes import WordEmbedder, hit
+
 from qa.config import AnswerSettings, DialogueSettings, Settings
 from qa.dialogue import Dialogue
 from qa.reader import ExtractiveReader

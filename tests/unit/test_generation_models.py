@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -47,14 +48,14 @@ def test_the_backend_is_chosen_by_config() -> None:
 class FakeLlama:
     """Stands in for llama_cpp.Llama: streams chat-completion chunks."""
 
-    instances: list[FakeLlama] = []
+    instances: ClassVar[list[FakeLlama]] = []
 
     def __init__(self, model_path: str, n_ctx: int, verbose: bool) -> None:
         self.model_path = model_path
         self.calls: list[dict] = []
         FakeLlama.instances.append(self)
 
-    def create_chat_completion(self, **kwargs):  # noqa: ANN003, ANN201
+    def create_chat_completion(self, **kwargs):
         self.calls.append(kwargs)
         yield {"choices": [{"delta": {"role": "assistant"}}]}
         for word in ["Plus ", "costs ", "$5 ", "[1]."]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from dialogue_fakes import WordEmbedder
+
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
 from qa.intents import BUILT_IN, IntentRouter, IntentsError, load_intents
 

@@ -16,7 +16,7 @@ from qa.ui.server import SPACE_CONFIG, app_settings
 
 def front_matter() -> dict:
     text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    match = re.match(r"^---\n(.*?)\n---\n", text, re.DOTALL)
     assert match, "README.md starts with a front matter block"
     return yaml.safe_load(match.group(1))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.ui.render import confidence_badge, escape, reply_messages
 from qa.types import Reply, Source
+from qa.ui.render import confidence_badge, escape, reply_messages
 
 SOURCES = (
     Source("reset", "How do I reset my password?", "kb/faq.yaml", 0.91, "https://help.example/reset"),
