@@ -275,7 +275,11 @@ def run_finetune(args: argparse.Namespace, settings: Settings) -> int:
     with tqdm_progress() as progress:
         if args.revert:
             active, report = revert(settings, progress)
-            print(f"back to {active.base}; {report.summary()}" if active and report else "no fine-tuned model is in use")
+            if active is None or report is None:
+                print("no fine-tuned model is in use")
+                return 0
+            bases = active.base + (f" and {active.reranker_base}" if active.reranker_base else "")
+            print(f"back to {bases}; {report.summary()}")
             return 0
         options = {key: value for key, value in vars(args).items() if key in FINETUNE_OPTIONS}
         try:
@@ -287,14 +291,13 @@ def run_finetune(args: argparse.Namespace, settings: Settings) -> int:
             reranker=args.reranker, progress=progress,
         )  # fmt: skip
     if result.reindexed is None:
-        print(f"the index still uses {settings.embedder.model}; to use the new model, set embedder.model: {result.model_dir} "
-              "in the config and run `qa ingest --rebuild`")
+        pin = f"embedder.model: {result.model_dir}" + (f", reranker.model: {result.reranker_dir}" if result.reranker_dir else "")
+        print(f"the index still uses {settings.embedder.model}; to use the new model, set {pin} in the config "
+              "and run `qa ingest --rebuild`")
     else:
-        print(f"this data folder now uses {result.model_dir} (recorded in {settings.data_dir / 'active_embedder.json'}, "
-              f"in place of the config's {result.base_model}); restart `qa serve`. To go back: `qa finetune --revert`")
-    if result.reranker_dir is not None:
-        print(f"to re-rank with the new re-ranker, set reranker.model: {result.reranker_dir} in the config "
-              "(it keeps the calibration, hence the threshold, of the one it was trained from)")
+        models = str(result.model_dir) + (f" and {result.reranker_dir}" if result.reranker_dir else "")
+        print(f"this data folder now uses {models} (recorded in {settings.data_dir / 'active_embedder.json'}, "
+              "in place of the config's models); restart `qa serve`. To go back: `qa finetune --revert`")
     return 0
 
 

@@ -4,8 +4,8 @@ Environment overrides: `QA_CONFIG` (the config file), `QA_DATA_DIR` (where the i
 `QA_CHROMA_SERVER=HOST:PORT` (store the index on that Chroma server: `store.mode: http`).
 On a Hugging Face Space with persistent storage, the data folder is `/data` unless QA_DATA_DIR says otherwise.
 Relative paths in a config are relative to the project root (the folder that holds `configs/`).
-A data folder where `qa finetune` made a fine-tuned bi-encoder active uses it in place of the config's
-`embedder.model` it was trained from (`qa.active_embedder`).
+A data folder where `qa finetune` made a fine-tuned bi-encoder (and re-ranker) active uses it in place
+of the config's `embedder.model` (and `reranker.model`) it was trained from (`qa.active_embedder`).
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def load_settings(path: str | Path | None = None, data_dir: str | Path | None = 
     if data_dir:
         settings = settings.replace(data_dir=_resolve_path(data_dir))
     try:
-        settings = apply_active_embedder(settings)  # `qa finetune`'s model, in place of the one it came from
+        settings = apply_active_embedder(settings)  # `qa finetune`'s models, in place of those they came from
     except ValueError as error:
         raise ConfigError(str(error)) from error
     if os.environ.get("QA_CHROMA_SERVER"):

