@@ -21,7 +21,7 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.config import PROJECT_ROOT, Settings, load_settings
+from qa.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 from qa.embedder import Embedder
 from qa.pipeline import ChatPipeline
 
@@ -144,14 +144,16 @@ def browser():
 
 @pytest.fixture
 def config_file(settings: Settings, tmp_path: Path) -> Path:
-    """A config with the test's data folder and store, for `qa` or a driver run in a fresh process."""
+    """The default config with the test's data folder, store and routing, for `qa` or a driver run in a
+    fresh process (which then answers as the test's own pipelines do: same models, re-ranker, thresholds)."""
     store = settings.store
-    config = {
-        "data_dir": str(settings.data_dir),
-        "knowledge_base": None,
-        "store": {"mode": store.mode, "host": store.host, "port": store.port, "collection": store.collection},
-        "dialogue": {"routing": settings.dialogue.routing},
-    }
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    config.update(
+        data_dir=str(settings.data_dir),
+        knowledge_base=None,
+        store={"mode": store.mode, "host": store.host, "port": store.port, "collection": store.collection},
+        dialogue={**config.get("dialogue", {}), "routing": settings.dialogue.routing},
+    )
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path

@@ -104,10 +104,10 @@ def test_finetune_trains_the_reranker_too(
     from qa.models import resolve_model
 
     common = ingest_faq(config_file, tmp_path)
-    assert main([*common, "finetune", "--reranker"]) == 2  # the test config has the re-ranker off
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))  # the default config: re-ranker on
+    config_file.write_text(yaml.safe_dump({**config, "reranker": {**config["reranker"], "enabled": False}}))
+    assert main([*common, "finetune", "--reranker"]) == 2
     assert "reranker.enabled: true" in capsys.readouterr().err
-    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    config["reranker"] = {"enabled": True, "model": "models/reranker", "threshold": 0.25}
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
 
     code = main([*common, "finetune", "--reranker", "--rounds", "1", "--batch-size", "8"])
