@@ -3,7 +3,8 @@
 The queries are the knowledge base's own questions and alternate questions, and the questions the
 team linked to entries, each with its entry. Their candidates are mined as the retriever would hand
 them over (`qa.training.reranker.CandidateMiner`, with the bi-encoder the index will use), the
-query's own vector left out; the pairs are the right entry's and 3 wrong hits' (the hardest first).
+query's own vector left out; the pairs are the right entry's and 3 wrong hits' (the 2 ranked
+highest, 1 drawn from the rest).
 Training continues from the config's re-ranker with binary cross-entropy at a small learning rate,
 and the new model keeps that re-ranker's calibration (`calibration.json`), so the configured
 threshold keeps its meaning; `qa finetune` measures it on the held-out alternates.
