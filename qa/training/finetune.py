@@ -206,8 +206,9 @@ def finetune(
     if reranker:
         reranker_dir = model_dir / "reranker"
         reranker_pairs, reranker_s = train_reranker_on_entries(
-            resolve_model(base_reranker), train_entries, links, new_embedder.run, reranker_dir
-        )
+            resolve_model(base_reranker), train_entries, links, new_embedder.run, reranker_dir,
+            settings.reranker.max_length, options.seed,
+        )  # fmt: skip
         say(f"re-ranker trained from {base_reranker} on {reranker_pairs} pairs in {reranker_s:.0f} s")
     new_reranker = str(reranker_dir) if reranker_dir else base_reranker
     measured = settings.replace(reranker=dataclasses.replace(settings.reranker, model=new_reranker))

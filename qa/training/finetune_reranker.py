@@ -17,7 +17,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from qa.records import Link
@@ -26,17 +25,8 @@ from qa.training.intent_datasets import Query
 from qa.training.reranker import CandidateMiner, Embed, export_model, train_cross_encoder, training_pairs
 from qa.types import Entry
 
-
-@dataclass(frozen=True)
-class RerankerTuning:
-    """How the re-ranker is trained on a knowledge base (small steps from an already trained model)."""
-
-    epochs: float = 1.0
-    negatives: int = 3
-    batch_size: int = 32
-    learning_rate: float = 2e-5
-    max_length: int = 64
-    seed: int = 13
+NEGATIVES = 3  # wrong hits per query
+LEARNING_RATE = 2e-5  # small steps: the model is already trained
 
 
 def entry_queries(entries: Sequence[Entry], links: Sequence[Link]) -> list[Query]:
@@ -52,24 +42,17 @@ def train_reranker_on_entries(
     links: Sequence[Link],
     embed: Embed,
     output_dir: Path,
-    tuning: RerankerTuning | None = None,
+    max_length: int,
+    seed: int,
 ) -> tuple[int, float]:
-    """Train the re-ranker at `base_dir` further on the entries, save it with its calibration to
-    `output_dir`; returns (pairs, seconds)."""
-    tuning = tuning or RerankerTuning()
+    """Train the re-ranker at `base_dir` one epoch further on the entries (texts cut to `max_length`
+    tokens), save it with its calibration to `output_dir`; returns (pairs, seconds)."""
     started = time.perf_counter()
     candidates = CandidateMiner(entries, embed).mine(entry_queries(entries, links), leave_out_self=True)
-    pairs = training_pairs(candidates, tuning.negatives, random.Random(tuning.seed))
+    pairs = training_pairs(candidates, NEGATIVES, random.Random(seed))
     with tempfile.TemporaryDirectory(prefix="qa-finetune-reranker-") as work_dir:
         model = train_cross_encoder(
-            pairs,
-            base_dir,
-            Path(work_dir),
-            epochs=tuning.epochs,
-            batch_size=tuning.batch_size,
-            learning_rate=tuning.learning_rate,
-            max_length=tuning.max_length,
-            seed=tuning.seed,
+            pairs, base_dir, Path(work_dir), learning_rate=LEARNING_RATE, max_length=max_length, seed=seed
         )
     output_dir.mkdir(parents=True, exist_ok=True)
     export_model(model, output_dir)
