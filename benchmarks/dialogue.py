@@ -1,12 +1,14 @@
 """Dialogue: follow-up questions with and without conversation context, small-talk routing, and
 routing's effect on CLINC150, each against a baseline measured in the same run.
 
-- Conversations (benchmarks/data/conversations.jsonl, over knowledge_base/): every turn is asked
-  after its history, replayed in a fresh conversation; top-1 is the reply's first source.
+- Conversations (benchmarks/data/conversations_blind.jsonl, and any other files given, over
+  knowledge_base/): every turn is asked after its history, replayed in a fresh conversation; top-1
+  is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
   context and ≥ 30 points above the baseline; first and switch turns lose at most 1 point.
-- Small talk (benchmarks/data/smalltalk_heldout.jsonl, utterances not in configs/intents.yaml): the
-  reply's intent, one-off, over the demo knowledge base. Target ≥ 0.95. Baseline: routing off.
+- Small talk (benchmarks/data/smalltalk_blind.jsonl): the reply's intent, one-off, over the demo
+  knowledge base, on the utterances that are not examples in the intents file (those are counted
+  and left out). Target ≥ 0.95. Baseline: routing off.
 - Demo queries (benchmarks/data/demo_queries.jsonl): FAQ questions must not be routed away:
   top-1 with routing on vs off.
 - CLINC150 (when ../shared/datasets exists): in-scope accuracy and out-of-scope recall with
@@ -33,13 +35,14 @@ from qa.embedder import Embedder
 from qa.evaluation.datasets import dataset_evaluation
 from qa.evaluation.queries import EvalQuery, read_queries
 from qa.evaluation.runner import EvalKnowledgeBase, temporary_knowledge_base
+from qa.intents import load_intents
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
 from qa.types import Reply
 
 DATA = ROOT / "benchmarks" / "data"
-CONVERSATIONS = DATA / "conversations.jsonl"
-SMALLTALK = DATA / "smalltalk_heldout.jsonl"
+CONVERSATIONS = (DATA / "conversations_blind.jsonl", DATA / "conversations.jsonl")
+SMALLTALK = DATA / "smalltalk_blind.jsonl"
 DEMO_QUERIES = DATA / "demo_queries.jsonl"
 FOLLOWUP_KINDS, STANDALONE_KINDS = ("followup",), ("first", "switch")
 
@@ -132,10 +135,18 @@ def read_smalltalk(path: Path) -> list[EvalQuery]:
     return [EvalQuery(row["query"], None, intent=row["intent"], line=number) for number, row in enumerate(rows, 1)]
 
 
+def intent_examples(settings: Settings) -> set[str]:
+    """The example utterances of the configured intents file, case-folded."""
+    catalog = load_intents(settings.dialogue.intents)
+    return {example.strip().casefold() for intent in catalog.intents for example in intent.examples}
+
+
 def smalltalk_figures(settings: Settings, kb: EvalKnowledgeBase, path: Path) -> dict[str, Any]:
-    """The routed intent of held-out small talk, routing on and (baseline) off."""
-    queries = read_smalltalk(path)
-    figures: dict[str, Any] = {"file": path.name, "utterances": len(queries)}
+    """The routed intent of held-out small talk (utterances that are not intent examples), routing on and (baseline) off."""
+    examples = intent_examples(settings)
+    every = read_smalltalk(path)
+    queries = [q for q in every if q.text.strip().casefold() not in examples]
+    figures: dict[str, Any] = {"file": path.name, "utterances": len(queries), "left_out_as_examples": len(every) - len(queries)}
     for name, routing in (("routing_on", True), ("routing_off", False)):
         replies = run_all(variant(settings, "dialogue", routing=routing), kb, queries, f"small talk, {name}")
         correct = [r.intent == q.intent for q, r in zip(queries, replies)]
@@ -184,7 +195,8 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--conversations", type=Path, default=CONVERSATIONS)
+    parser.add_argument("--conversations", type=Path, nargs="+", default=CONVERSATIONS,
+                        help="conversation files; the first one is the test set of the targets")
     parser.add_argument("--smalltalk", type=Path, default=SMALLTALK)
     parser.add_argument("--clinc-split", choices=("val", "test"), default="test")
     parser.add_argument("--clinc-limit", type=int, help="a seeded sample of this many CLINC150 queries")
@@ -198,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder = CachedEmbedder(Embedder(settings.embedder))
     results: dict[str, Any] = {"reranker": settings.reranker.model if settings.reranker.enabled else None}
     with knowledge_base(settings, embedder, paths=[str(ROOT / "knowledge_base")]) as kb:
-        results["conversations"] = conversation_figures(kb.settings, kb, args.conversations)
+        results["conversations"] = [conversation_figures(kb.settings, kb, path) for path in args.conversations]
         if args.smalltalk.exists():
             results["smalltalk"] = smalltalk_figures(kb.settings, kb, args.smalltalk)
         results["demo_queries"] = routing_guard(kb.settings, kb, read_queries(DEMO_QUERIES), "demo queries")
@@ -211,16 +223,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def report(results: dict[str, Any]) -> None:
     """Print the table, save the JSON and the bar chart."""
-    conv = results["conversations"]
     rows = [("figure", "with", "baseline", "target")]
-    rows.append(("follow-up top-1 (context / none)", f"{conv['with_context']['followup_top1']:.3f}",
-                 f"{conv['without_context']['followup_top1']:.3f}", "≥ 0.80 and +30 points"))
-    rows.append(("standalone top-1 (context / none)", f"{conv['with_context']['standalone_top1']:.3f}",
-                 f"{conv['without_context']['standalone_top1']:.3f}", "lose ≤ 1 point"))
-    bars: dict[str, dict[str, float]] = {
-        "follow-up top-1": {"with": conv["with_context"]["followup_top1"], "baseline": conv["without_context"]["followup_top1"]},
-        "standalone top-1": {"with": conv["with_context"]["standalone_top1"], "baseline": conv["without_context"]["standalone_top1"]},
-    }
+    bars: dict[str, dict[str, float]] = {}
+    for conv in results["conversations"]:
+        for turns, target in (("followup", "≥ 0.80 and +30 points"), ("standalone", "lose ≤ 1 point")):
+            with_, without = conv["with_context"][f"{turns}_top1"], conv["without_context"][f"{turns}_top1"]
+            label = f"{turns} top-1, {conv['file']}"
+            rows.append((f"{label} (context / none)", f"{with_:.3f}", f"{without:.3f}", target))
+            bars[label] = {"with": with_, "baseline": without}
     if "smalltalk" in results:
         talk = results["smalltalk"]
         rows.append(("small talk intent accuracy (routing / off)", f"{talk['routing_on']['accuracy']:.3f}",
