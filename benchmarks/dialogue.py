@@ -42,7 +42,7 @@ from qa.types import Reply
 
 DATA = ROOT / "benchmarks" / "data"
 CONVERSATIONS = (DATA / "conversations_blind.jsonl", DATA / "conversations.jsonl")
-SMALLTALK = DATA / "smalltalk_blind.jsonl"
+SMALLTALK = DATA / "smalltalk_blind2.jsonl"
 DEMO_QUERIES = DATA / "demo_queries.jsonl"
 FOLLOWUP_KINDS, STANDALONE_KINDS = ("followup",), ("first", "switch")
 

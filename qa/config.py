@@ -115,7 +115,7 @@ class DialogueSettings:
 
     routing: bool = True
     intents: Path | None = PROJECT_ROOT / "configs" / "intents.yaml"
-    intent_threshold: float = 0.5
+    intent_threshold: float = 0.4
     intent_margin: float = 0.05
     faq_ceiling: float = 0.55
     neighbours: int = 1

@@ -18,7 +18,7 @@ import numpy as np
 from qa.config import Settings
 from qa.conversation import ContextResolver, Conversation, ConversationStore, Pending, Turn
 from qa.embedder import Embedder
-from qa.intents import IntentRouter, load_intents
+from qa.intents import IntentRouter, KnowledgeSource, load_intents
 from qa.timing import StageTimer
 from qa.types import Hit, Reply, Source
 
@@ -48,19 +48,21 @@ class DialogueTurn:
 class Dialogue:
     """Keeps the conversations and decides what each turn does before the reader."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, search: Search, retrieve: Retrieve) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, search: Search, retrieve: Retrieve, knowledge: KnowledgeSource | None = None
+    ) -> None:
         self.settings = settings
         self.conversations = ConversationStore(settings.conversation)
         self.context = ContextResolver(settings.conversation)
         intents = settings.dialogue.intents
-        self.router = IntentRouter(load_intents(intents), embedder, settings.dialogue) if intents else None
+        self.router = IntentRouter(load_intents(intents), embedder, settings.dialogue, knowledge) if intents else None
         self.search = search
         self.retrieve = retrieve
 
     def warm_up(self) -> None:
-        """Embed the intents' examples now rather than in the first turn."""
+        """Embed the intents' examples and train the intent classifier now rather than in the first turn."""
         if self.router is not None:
-            self.router.vectors  # noqa: B018
+            self.router.classifier()
 
     def open(self, text: str, vector: np.ndarray, conversation_id: str | None, timer: StageTimer) -> DialogueTurn:
         """Route the turn; its `reply` is set when it needs no reader, else its `hits` are."""

@@ -1,11 +1,13 @@
 """Intent routing: small talk, hand-off and yes / no, detected from the turn's own embedding.
 
 The intents and their texts come from `configs/intents.yaml` (see its header). The router embeds
-every example utterance once with the retrieval bi-encoder; a turn's vector (the one retrieval
-uses) scores each intent by the mean cosine similarity of its nearest examples. An intent wins
-when its score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score
-by its margin, and that score is under `dialogue.faq_ceiling`, so a knowledge base that answers
-"hello" itself keeps answering it.
+every example utterance once with the retrieval bi-encoder. A logistic regression on those vectors,
+with the knowledge base's own vectors as one more class, picks what a turn's vector (the one
+retrieval uses) is: an intent or a question for the knowledge base. It is trained again whenever
+the knowledge base changes. The picked intent's score is the mean cosine similarity of its nearest
+examples; it wins when that score reaches `dialogue.intent_threshold` and beats the best FAQ entry's
+bi-encoder score by its margin, and that FAQ score is under `dialogue.faq_ceiling`, so a knowledge
+base that answers "hello" itself keeps answering it.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from qa.config import ConfigError, DialogueSettings, read_yaml
 from qa.embedder import Embedder
 
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
 BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "complaint", "affirm", "deny")
 MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
+KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the knowledge base
+KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
+CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
 
 
 class IntentsError(ConfigError):
@@ -111,17 +119,30 @@ def _embed_examples(embedder: Embedder, examples: tuple[str, ...]) -> np.ndarray
         return _vector_cache[key]
 
 
+class KnowledgeSource(Protocol):
+    """The knowledge base as the router sees it (a `KnowledgeStore`)."""
+
+    def generation(self) -> str | None: ...
+
+    def sample_vectors(self, limit: int) -> np.ndarray: ...
+
+
 class IntentRouter:
     """Routes a turn's vector to an intent, or to the knowledge base (None)."""
 
-    def __init__(self, catalog: IntentCatalog, embedder: Embedder, settings: DialogueSettings) -> None:
+    def __init__(
+        self, catalog: IntentCatalog, embedder: Embedder, settings: DialogueSettings, knowledge: KnowledgeSource | None = None
+    ) -> None:
         self.catalog = catalog
         self.embedder = embedder
         self.settings = settings
+        self.knowledge = knowledge
         self.names = tuple(intent.name for intent in catalog.intents)
         self._owners = np.array([i for i, intent in enumerate(catalog.intents) for _ in intent.examples])
         self._examples = tuple(example for intent in catalog.intents for example in intent.examples)
         self._random = random.Random()
+        self._classifier: tuple[str | None, LogisticRegression | None] | None = None  # (generation, model)
+        self._classifier_lock = threading.Lock()
 
     @property
     def vectors(self) -> np.ndarray:
@@ -144,15 +165,50 @@ class IntentRouter:
         name = max(scores, key=scores.__getitem__)
         return IntentMatch(name, scores[name]) if scores[name] >= self.settings.intent_threshold else None
 
-    def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
-        """The intent of a turn, when it beats the best FAQ entry (`faq_score`) by its margin and that
-        entry is under `faq_ceiling` (a knowledge base that answers the message confidently keeps it)."""
-        best = self.match(vector) if faq_score < self.settings.faq_ceiling else None
-        if best is None:
+    def classify(self, vector: np.ndarray) -> str | None:
+        """The intent the classifier picks for `vector`, or None for a question to the knowledge base."""
+        classifier = self.classifier()
+        if classifier is None:  # a single intent and an empty knowledge base
+            return self.names[0]
+        label = str(classifier.predict(np.asarray(vector, dtype=np.float32)[None, :])[0])
+        return None if label == KNOWLEDGE else label
+
+    def classifier(self) -> LogisticRegression | None:
+        """The classifier for the knowledge base as it is now (trained again after every change)."""
+        generation = self.knowledge.generation() if self.knowledge is not None else None
+        with self._classifier_lock:
+            if self._classifier is None or self._classifier[0] != generation:
+                self._classifier = (generation, self._train())
+            return self._classifier[1]
+
+    def _train(self) -> LogisticRegression | None:
+        """A logistic regression on the examples' vectors and a sample of the knowledge base's vectors."""
+        from sklearn.linear_model import LogisticRegression
+
+        labels = [self.names[owner] for owner in self._owners]
+        vectors = self.vectors
+        if self.knowledge is not None:
+            sample = self.knowledge.sample_vectors(KNOWLEDGE_SAMPLE)
+            if len(sample) and sample.shape[1] == vectors.shape[1]:
+                vectors = np.concatenate([vectors, sample])
+                labels += [KNOWLEDGE] * len(sample)
+        if len(set(labels)) < 2:
             return None
-        margin = self.catalog.get(best.name).margin
+        return LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(vectors, labels)
+
+    def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
+        """The intent of a turn: the classifier's pick, when its score reaches the threshold and beats
+        the best FAQ entry (`faq_score`) by its margin, and that entry is under `faq_ceiling` (a
+        knowledge base that answers the message confidently keeps it)."""
+        name = self.classify(vector) if faq_score < self.settings.faq_ceiling else None
+        if name is None:
+            return None
+        score = self.scores(vector)[name]
+        margin = self.catalog.get(name).margin
         margin = self.settings.intent_margin if margin is None else margin
-        return best if best.score - faq_score >= margin else None
+        if score < self.settings.intent_threshold or score - faq_score < margin:
+            return None
+        return IntentMatch(name, score)
 
     def reply(self, name: str) -> str:
         """One of the intent's reply variants, at random."""

@@ -32,7 +32,7 @@ class ChatPipeline:
         self.retriever = Retriever(self.store, settings.retrieval)
         self.reranker = Reranker(settings.reranker) if settings.reranker.enabled else None
         self.reader = ExtractiveReader(settings.answer)
-        self.dialogue = Dialogue(settings, self.embedder, search=self.retriever.run, retrieve=self.retrieve)
+        self.dialogue = Dialogue(settings, self.embedder, search=self.retriever.run, retrieve=self.retrieve, knowledge=self.store)
 
     @cached_property
     def generative_reader(self) -> GenerativeReader:

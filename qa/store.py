@@ -201,6 +201,17 @@ class KnowledgeStore:
             )
         ]
 
+    def generation(self) -> str | None:
+        """The name of the live generation (every write makes a new one), or None."""
+        collection = self.live()
+        return collection.name if collection is not None else None
+
+    def sample_vectors(self, limit: int) -> np.ndarray:
+        """Up to `limit` vectors of the live generation, spread evenly over it."""
+        step = max(1, -(-self.count() // max(limit, 1)))
+        vectors = [record.embedding for index, record in enumerate(self.records(with_embeddings=True)) if index % step == 0]
+        return np.stack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+
     def records(self, with_embeddings: bool = False, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every stored vector of the live generation (in batches)."""
         collection = self.live()

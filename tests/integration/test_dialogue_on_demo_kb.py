@@ -112,3 +112,22 @@ def test_qa_ask_history_replays_the_turns_first(demo_settings: Settings, demo_pi
     assert ask("how much does it cost?", "--history", "What is the Skylark Pen?")["sources"][0]["id"] == "pen-price"
     greeting = ask("hello!")
     assert greeting["intent"] == "greeting" and greeting["options"] == []
+
+
+def test_the_intent_classifier_learns_the_knowledge_base_and_follows_its_changes(
+    base_settings: Settings, embedder, tmp_path
+) -> None:
+    pipeline = ChatPipeline(base_settings.replace(data_dir=tmp_path / "data"), embedder=embedder)
+    faq = tmp_path / "faq.yaml"
+    entries = [{"id": "hours", "question": "When is support open?", "answer": "Weekdays, 8:00 to 20:00 UTC."}]
+    faq.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    pipeline.indexer.ingest([str(faq)])
+    store, router = pipeline.store, pipeline.dialogue.router
+    generation, classifier = store.generation(), router.classifier()
+    assert generation is not None and store.sample_vectors(1).shape == (1, embedder.dimension)
+    assert len(store.sample_vectors(100)) == store.count()
+    assert router.classify(embedder.run(["When is support open?"])[0]) is None
+    entries.append({"id": "refund", "question": "Can I get a refund?", "answer": "Within 30 days."})
+    faq.write_text(json.dumps({"entries": entries}), encoding="utf-8")
+    pipeline.indexer.ingest([str(faq)])
+    assert store.generation() != generation and router.classifier() is not classifier

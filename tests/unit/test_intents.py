@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from dialogue_fakes import WordEmbedder
 
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
-from qa.intents import BUILT_IN, IntentRouter, IntentsError, load_intents
+from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, load_intents
 
 MESSAGES = {
     "clarify": "Did you mean {first} or {second}?",
@@ -148,3 +149,41 @@ def test_messages_are_filled_in(tmp_path: Path) -> None:
     route = router(tmp_path)
     assert route.message("clarify", first="A", second="B") == "Did you mean A or B?"
     assert route.message("offer_human") == "Shall I get a person?"
+
+
+class FakeKnowledge:
+    """A knowledge base of a few question vectors, whose generation a test can change."""
+
+    def __init__(self, embedder: WordEmbedder, questions: list[str]) -> None:
+        self.embedder, self.name, self.samples = embedder, "g1", 0
+        self.vectors = embedder.run(questions)
+
+    def generation(self) -> str | None:
+        return self.name
+
+    def sample_vectors(self, limit: int) -> np.ndarray:
+        self.samples += 1
+        return self.vectors[:limit]
+
+
+def test_the_classifier_sends_knowledge_base_questions_to_the_knowledge_base(tmp_path: Path) -> None:
+    embedder = WordEmbedder()
+    catalog = load_intents(write(tmp_path))
+    question = "no thanks fee for a cancelled plan"  # shares words with the deny example "no thanks"
+    alone = IntentRouter(catalog, embedder, DialogueSettings())
+    knowledge = FakeKnowledge(embedder, [question, "cancelled plan fee refund", "plan fee"])
+    informed = IntentRouter(catalog, embedder, DialogueSettings(), knowledge)
+    assert alone.classify(embedder.one(question)) == "deny"
+    assert informed.classify(embedder.one(question)) is None
+    assert informed.classify(embedder.one("no thanks")) == "deny"
+
+
+def test_the_classifier_is_trained_again_only_when_the_knowledge_base_changes(tmp_path: Path) -> None:
+    embedder = WordEmbedder()
+    knowledge = FakeKnowledge(embedder, ["plan fee", "refund policy"])
+    route = IntentRouter(load_intents(write(tmp_path)), embedder, DialogueSettings(), knowledge)
+    first = route.classifier()
+    assert route.classifier() is first and knowledge.samples == 1
+    knowledge.name = "g2"
+    assert route.classifier() is not first and knowledge.samples == 2
+    assert KNOWLEDGE in route.classifier().classes_
