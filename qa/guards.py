@@ -59,7 +59,7 @@ def safe_url(url: str | None) -> str | None:
 def safe_markdown(text: str) -> str:
     """Knowledge-base text made harmless before the chat renders it (the chat's own sanitiser runs after):
     script-like tags (`script`, `iframe`, `svg`, ...) and anything that is not a plain tag are shown as
-    text, event handlers and `style` go from every other tag, and links that are not relative, http(s)
+    text, event handlers, `style` and attributes with malformed names go from every other tag, and links that are not relative, http(s)
     or mailto lose their target. Everything else (Markdown, harmless HTML) is left as it is."""
     cleaner = _HtmlCleaner()
     cleaner.feed(text)
@@ -77,6 +77,7 @@ _INLINE_TARGET = re.compile(r"(\]\(\s*<?)([^)\s>]*)")  # [text](target)
 _REFERENCE_TARGET = re.compile(r"^( {0,3}\[[^\]]+\]:\s*<?)([^\s>]+)", re.MULTILINE)  # [label]: target
 _AUTOLINK = re.compile(r"<([a-z][a-z0-9+.\-]{1,31}:[^<>\s]*)>", re.IGNORECASE)  # <https://...>
 _TAG_NAME = re.compile(r"[a-z][a-z0-9\-]*")
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_.:\-]*")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 
 
@@ -91,7 +92,7 @@ def _safe_target(match: re.Match[str]) -> str:
 
 
 def _attribute_allowed(name: str, value: str | None) -> bool:
-    if name.startswith("on") or name in ("style", "srcdoc"):
+    if not _ATTRIBUTE_NAME.fullmatch(name) or name.startswith("on") or name in ("style", "srcdoc"):
         return False
     return name not in URL_ATTRIBUTES or _target_allowed(value or "")
 
