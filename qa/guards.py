@@ -59,8 +59,9 @@ def safe_url(url: str | None) -> str | None:
 def safe_markdown(text: str) -> str:
     """Knowledge-base text made harmless before the chat renders it (the chat's own sanitiser runs after):
     script-like tags (`script`, `iframe`, `svg`, ...) and anything that is not a plain tag are shown as
-    text, event handlers, `style` and attributes with malformed names go from every other tag, and links that are not relative, http(s)
-    or mailto lose their target. Everything else (Markdown, harmless HTML) is left as it is."""
+    text; event handlers, `style` and attributes with malformed names go from every other tag; links
+    that are not relative, http(s) or mailto lose their target. Everything else (Markdown, harmless
+    HTML) is left as it is."""
     cleaner = _HtmlCleaner()
     cleaner.feed(text)
     cleaner.close()

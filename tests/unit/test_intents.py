@@ -155,7 +155,7 @@ class FakeKnowledge:
     """A knowledge base of a few question vectors, whose generation a test can change."""
 
     def __init__(self, embedder: WordEmbedder, questions: list[str]) -> None:
-        self.embedder, self.name, self.samples = embedder, "g1", 0
+        self.name, self.samples = "g1", 0
         self.vectors = embedder.run(questions)
 
     def generation(self) -> str | None:
