@@ -1,12 +1,12 @@
 """Dialogue: follow-up questions with and without conversation context, small-talk routing, and
 routing's effect on CLINC150, each against a baseline measured in the same run.
 
-- Conversations (benchmarks/data/conversations_blind2.jsonl and the earlier sets, over
+- Conversations (benchmarks/data/conversations_blind3.jsonl and the earlier sets, over
   knowledge_base/): every turn is asked after its history, replayed in a fresh conversation; top-1
   is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
   context and ≥ 30 points above the baseline; first and switch turns lose at most 1 point.
-- Small talk (benchmarks/data/smalltalk_blind2.jsonl): the reply's intent, one-off, over the demo
+- Small talk (benchmarks/data/smalltalk_blind3.jsonl): the reply's intent, one-off, over the demo
   knowledge base, on the utterances that are not examples in the intents file (those are counted
   and left out). Target ≥ 0.95. Baseline: routing off.
 - Demo queries (benchmarks/data/demo_queries.jsonl): FAQ questions must not be routed away:
@@ -41,8 +41,11 @@ from qa.progress import tqdm_progress
 from qa.types import Reply
 
 DATA = ROOT / "benchmarks" / "data"
-CONVERSATIONS = tuple(DATA / name for name in ("conversations_blind2.jsonl", "conversations_blind.jsonl", "conversations.jsonl"))
-SMALLTALK = DATA / "smalltalk_blind2.jsonl"
+CONVERSATIONS = tuple(
+    DATA / name
+    for name in ("conversations_blind3.jsonl", "conversations_blind2.jsonl", "conversations_blind.jsonl", "conversations.jsonl")
+)
+SMALLTALK = DATA / "smalltalk_blind3.jsonl"
 DEMO_QUERIES = DATA / "demo_queries.jsonl"
 FOLLOWUP_KINDS, STANDALONE_KINDS = ("followup",), ("first", "switch")
 

@@ -6,8 +6,8 @@ with the knowledge base's own vectors as one more class, picks what a turn's vec
 retrieval uses) is: an intent or a question for the knowledge base. It is trained again whenever
 the knowledge base changes. The picked intent's score is the mean cosine similarity of its nearest
 examples; it wins when that score reaches `dialogue.intent_threshold` and beats the best FAQ entry's
-bi-encoder score by its margin, and that FAQ score is under `dialogue.faq_ceiling`, so a knowledge
-base that answers "hello" itself keeps answering it.
+bi-encoder score by its margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's
+own `faq_ceiling`), so a knowledge base that answers "hello" itself keeps answering it.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Intent:
     replies: tuple[str, ...]
     offer_human: bool = False
     margin: float | None = None
+    faq_ceiling: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
     where = f"{path}: intent '{name}'"
     if not isinstance(fields, dict):
         raise IntentsError(f"{where}: expected a mapping with 'examples' and 'replies'")
-    unknown = set(fields) - {"examples", "replies", "offer_human", "margin"}
+    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling"}
     if unknown:
         raise IntentsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     texts = {}
@@ -99,11 +100,13 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
         if not isinstance(values, list) or not values or not all(isinstance(v, (str, int, float)) for v in values):
             raise IntentsError(f"{where}: '{key}' must be a non-empty list of texts")
         texts[key] = tuple(str(value).strip() for value in values)
-    margin = fields.get("margin")
-    if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float))):
-        raise IntentsError(f"{where}: 'margin' must be a number")
-    return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)),
-                  None if margin is None else float(margin))
+    numbers = {}
+    for key in ("margin", "faq_ceiling"):
+        value = fields.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise IntentsError(f"{where}: '{key}' must be a number")
+        numbers[key] = None if value is None else float(value)
+    return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)), **numbers)
 
 
 _vector_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
@@ -198,15 +201,16 @@ class IntentRouter:
 
     def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
         """The intent of a turn: the classifier's pick, when its score reaches the threshold and beats
-        the best FAQ entry (`faq_score`) by its margin, and that entry is under `faq_ceiling` (a
+        the best FAQ entry (`faq_score`) by its margin, and that entry is under its `faq_ceiling` (a
         knowledge base that answers the message confidently keeps it)."""
-        name = self.classify(vector) if faq_score < self.settings.faq_ceiling else None
+        name = self.classify(vector)
         if name is None:
             return None
+        intent, settings = self.catalog.get(name), self.settings
+        ceiling = settings.faq_ceiling if intent.faq_ceiling is None else intent.faq_ceiling
+        margin = settings.intent_margin if intent.margin is None else intent.margin
         score = self.scores(vector)[name]
-        margin = self.catalog.get(name).margin
-        margin = self.settings.intent_margin if margin is None else margin
-        if score < self.settings.intent_threshold or score - faq_score < margin:
+        if faq_score >= ceiling or score < settings.intent_threshold or score - faq_score < margin:
             return None
         return IntentMatch(name, score)
 

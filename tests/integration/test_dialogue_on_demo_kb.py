@@ -62,6 +62,14 @@ def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"
 
 
+def test_a_request_for_a_person_is_handed_off_even_where_the_contact_entry_is_close(demo_pipeline: ChatPipeline) -> None:
+    message = "I want to speak with a real person"
+    best = demo_pipeline.retriever.run(demo_pipeline.embedder.run([message])[0])[0]
+    assert (best.entry_id, best.score >= demo_pipeline.settings.dialogue.faq_ceiling) == ("contact-support", True)
+    assert demo_pipeline.ask(message).intent == "handoff"  # handoff's own faq_ceiling in the intents file
+    assert demo_pipeline.ask("Do you have a hotline I could phone?").sources[0].id == "contact-support"
+
+
 def test_a_follow_up_is_resolved_with_the_conversation(demo_pipeline: ChatPipeline) -> None:
     pipeline = fresh(demo_pipeline)
     assert pipeline.ask("What does the Team plan include?", "c1").sources[0].id == "team-features"

@@ -64,6 +64,7 @@ def test_an_intent_without_replies_is_an_error_naming_it_and_the_file(tmp_path: 
         ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "colour": "red"}}, None, "colour"),
         ({"greeting": {"examples": [], "replies": ["Hi"]}}, None, "examples"),
         ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "margin": "big"}}, None, "margin"),
+        ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "faq_ceiling": True}}, None, "faq_ceiling"),
         ({"greeting": ["hi"]}, None, "mapping"),
         ({}, None, "intents"),
         (None, {**MESSAGES, "offer_human": ""}, "offer_human"),
@@ -105,6 +106,16 @@ def test_no_intent_wins_where_the_faq_answers_confidently(tmp_path: Path) -> Non
     vector = route.embedder.one("hello there")
     assert route.run(vector, faq_score=0.55) is None
     assert route.run(vector, faq_score=0.54).name == "greeting"
+
+
+def test_an_intent_can_set_its_own_faq_ceiling(tmp_path: Path) -> None:
+    intents = {**INTENTS, "handoff": {**INTENTS["handoff"], "faq_ceiling": 0.9}}
+    catalog = load_intents(write(tmp_path, intents))
+    route = IntentRouter(catalog, WordEmbedder(), DialogueSettings(intent_threshold=0.6, faq_ceiling=0.55))
+    assert catalog.get("handoff").faq_ceiling == 0.9 and catalog.get("greeting").faq_ceiling is None
+    assert route.run(route.embedder.one("talk to a human agent"), faq_score=0.8).name == "handoff"
+    assert route.run(route.embedder.one("talk to a human agent"), faq_score=0.9) is None
+    assert route.run(route.embedder.one("hello there"), faq_score=0.6) is None
 
 
 def test_a_negative_margin_lets_an_intent_win_over_a_closer_faq_entry(tmp_path: Path) -> None:
