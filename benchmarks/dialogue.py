@@ -6,7 +6,7 @@ routing's effect on CLINC150, each against a baseline measured in the same run.
   is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
   context and ≥ 30 points above the baseline; first and switch turns lose at most 1 point.
-- Small talk (benchmarks/data/smalltalk_blind3.jsonl): the reply's intent, one-off, over the demo
+- Small talk (benchmarks/data/smalltalk_blind6.jsonl and the earlier sets): the reply's intent, one-off, over the demo
   knowledge base, on the utterances that are not examples in the intents file (those are counted
   and left out). Target ≥ 0.95. Baseline: routing off.
 - Demo queries (benchmarks/data/demo_queries.jsonl): FAQ questions must not be routed away:
@@ -45,7 +45,9 @@ CONVERSATIONS = tuple(
     DATA / name
     for name in ("conversations_blind3.jsonl", "conversations_blind2.jsonl", "conversations_blind.jsonl", "conversations.jsonl")
 )
-SMALLTALK = DATA / "smalltalk_blind3.jsonl"
+SMALLTALK = tuple(
+    DATA / name for name in ("smalltalk_blind6.jsonl", "smalltalk_blind5.jsonl", "smalltalk_blind4.jsonl", "smalltalk_blind3.jsonl")
+)
 DEMO_QUERIES = DATA / "demo_queries.jsonl"
 FOLLOWUP_KINDS, STANDALONE_KINDS = ("followup",), ("first", "switch")
 
@@ -200,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=Path, nargs="+", default=CONVERSATIONS,
                         help="conversation files; the first one is the test set of the targets")
-    parser.add_argument("--smalltalk", type=Path, default=SMALLTALK)
+    parser.add_argument("--smalltalk", type=Path, nargs="*", default=SMALLTALK, help="small-talk files; the first one is the test set")
     parser.add_argument("--clinc-split", choices=("val", "test"), default="test")
     parser.add_argument("--clinc-limit", type=int, help="a seeded sample of this many CLINC150 queries")
     parser.add_argument("--no-rerank", action="store_true", help="leave the re-ranker out even when configured")
@@ -214,8 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: dict[str, Any] = {"reranker": settings.reranker.model if settings.reranker.enabled else None}
     with knowledge_base(settings, embedder, paths=[str(ROOT / "knowledge_base")]) as kb:
         results["conversations"] = [conversation_figures(kb.settings, kb, path) for path in args.conversations]
-        if args.smalltalk.exists():
-            results["smalltalk"] = smalltalk_figures(kb.settings, kb, args.smalltalk)
+        results["smalltalk"] = [smalltalk_figures(kb.settings, kb, path) for path in args.smalltalk]
         results["demo_queries"] = routing_guard(kb.settings, kb, read_queries(DEMO_QUERIES), "demo queries")
     if SHARED_DATASETS.is_dir() and not args.skip_clinc:
         entries, queries = dataset_evaluation("clinc150", SHARED_DATASETS, args.clinc_split, args.clinc_limit)
@@ -234,11 +235,10 @@ def report(results: dict[str, Any]) -> None:
             label = f"{turns} top-1, {conv['file']}"
             rows.append((f"{label} (context / none)", f"{with_:.3f}", f"{without:.3f}", target))
             bars[label] = {"with": with_, "baseline": without}
-    if "smalltalk" in results:
-        talk = results["smalltalk"]
-        rows.append(("small talk intent accuracy (routing / off)", f"{talk['routing_on']['accuracy']:.3f}",
+    for talk in results["smalltalk"]:
+        rows.append((f"small talk intent accuracy, {talk['file']} (routing / off)", f"{talk['routing_on']['accuracy']:.3f}",
                      f"{talk['routing_off']['accuracy']:.3f}", "≥ 0.95"))
-        bars["small talk accuracy"] = {"with": talk["routing_on"]["accuracy"], "baseline": talk["routing_off"]["accuracy"]}
+        bars[f"small talk, {talk['file']}"] = {"with": talk["routing_on"]["accuracy"], "baseline": talk["routing_off"]["accuracy"]}
     guards: list[tuple[str, str, Callable[[dict[str, Any]], float | None]]] = [
         ("demo_queries", "demo queries in-scope accuracy", lambda f: f["in_scope_accuracy"]),
         ("clinc150", "CLINC150 in-scope accuracy", lambda f: f["in_scope_accuracy"]),

@@ -118,6 +118,7 @@ class DialogueSettings:
     intent_threshold: float = 0.4
     intent_margin: float = 0.05
     faq_ceiling: float = 0.55
+    leading_clause: bool = True
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02

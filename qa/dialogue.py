@@ -18,7 +18,7 @@ import numpy as np
 from qa.config import Settings
 from qa.conversation import ContextResolver, Conversation, ConversationStore, Pending, Turn
 from qa.embedder import Embedder
-from qa.intents import IntentRouter, KnowledgeSource, load_intents
+from qa.intents import IntentMatch, IntentRouter, KnowledgeSource, leading_clause, load_intents
 from qa.timing import StageTimer
 from qa.types import Hit, Reply, Source
 
@@ -76,7 +76,7 @@ class Dialogue:
         own_score = own[0].score if own else 0.0
         if self.router is not None and self.settings.dialogue.routing:
             with timer.stage("route"):
-                match = self.router.run(vector, own_score)
+                match = self._route(text, vector, own_score)
             if match is not None:
                 turn.reply = self._intent_reply(match.name, match.score, conversation)
                 return turn
@@ -87,6 +87,23 @@ class Dialogue:
         if not restated:
             turn.reply = self._clarification(turn)
         return turn
+
+    def _route(self, text: str, vector: np.ndarray, own_score: float) -> IntentMatch | None:
+        """The intent of the message; else of the message without the product names ("thanks
+        Skylark"); else of its leading clause when the rest is a statement ("yes, the pen one").
+        Product words pull small talk towards the knowledge base, whose texts are full of them."""
+        match = self.router.run(vector, own_score)
+        plain = self.router.catalog.without_product_names(text)
+        if match is None and plain and plain != text:
+            match = self._route_text(plain)
+        clause = leading_clause(plain) if match is None and self.settings.dialogue.leading_clause else None
+        return self._route_text(clause) if clause else match
+
+    def _route_text(self, text: str) -> IntentMatch | None:
+        """The intent of a text derived from the message (encoded again)."""
+        vector = self.router.embedder.run([text])[0]
+        hits = self.search(vector)
+        return self.router.run(vector, hits[0].score if hits else 0.0)
 
     def close(self, turn: DialogueTurn, reply: Reply) -> Reply:
         """Record the turn in its conversation; an unanswered streak ends with the offer of a person."""

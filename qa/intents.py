@@ -13,6 +13,7 @@ own `faq_ceiling`), so a knowledge base that answers "hello" itself keeps answer
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
 KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the knowledge base
 KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
 CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
+_LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
+QUESTION_WORDS = frozenset(
+    "how what when where why which who whose can could do does did is are was were will would should may might shall "
+    "am have has any".split()
+)
 
 
 class IntentsError(ConfigError):
@@ -56,9 +62,16 @@ class IntentCatalog:
 
     intents: tuple[Intent, ...]
     messages: Mapping[str, str]
+    product_names: tuple[str, ...] = ()  # left out of a message before routing it again ("thanks Skylark")
 
     def get(self, name: str) -> Intent:
         return next(intent for intent in self.intents if intent.name == name)
+
+    def without_product_names(self, text: str) -> str:
+        """`text` without the product names (and their possessive 's), spaces tidied."""
+        for name in sorted(self.product_names, key=len, reverse=True):
+            text = re.sub(rf"\b{re.escape(name)}(?:'s)?\b", " ", text, flags=re.IGNORECASE)
+        return re.sub(r"\s+", " ", text).strip(" ,")
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,10 @@ def load_intents(path: str | Path) -> IntentCatalog:
         messages["clarify"].format(first="A", second="B")
     except (KeyError, IndexError, ValueError) as error:
         raise IntentsError(f"{path}: 'messages.clarify' may only use {{first}} and {{second}} ({error})") from error
-    return IntentCatalog(intents, {key: messages[key] for key in MESSAGES})
+    products = raw.get("product_names") or []
+    if not isinstance(products, list) or not all(isinstance(name, str) and name.strip() for name in products):
+        raise IntentsError(f"{path}: 'product_names' must be a list of names")
+    return IntentCatalog(intents, {key: messages[key] for key in MESSAGES}, tuple(name.strip() for name in products))
 
 
 def _intent(name: Any, fields: Any, path: Path) -> Intent:
@@ -107,6 +123,19 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
             raise IntentsError(f"{where}: '{key}' must be a number")
         numbers[key] = None if value is None else float(value)
     return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)), **numbers)
+
+
+def leading_clause(text: str) -> str | None:
+    """The first clause of a message whose rest is a statement ("thanks" in "thanks, the pen works
+    again"), else None. A rest that is a question ("hi, how do I sync?") is for the knowledge base."""
+    match = _LEADING_CLAUSE.match(text)
+    if match is None:
+        return None
+    rest = match.group(2)
+    words = re.findall(r"[\w']+", rest.lower())
+    if rest.rstrip().endswith("?") or (words and words[0] in QUESTION_WORDS):
+        return None
+    return match.group(1)
 
 
 _vector_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}

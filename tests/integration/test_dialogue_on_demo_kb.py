@@ -49,6 +49,9 @@ def fresh(demo_pipeline: ChatPipeline, **conversation: object) -> ChatPipeline:
         ("could I please chat with an actual human being?", "handoff"),
         ("thank you, that sorted it out", "thanks"),
         ("what sort of things can you help with?", "bot_capabilities"),
+        ("thanks, my notebooks show up on the laptop again", "thanks"),  # by its leading clause
+        ("nope, it's the Android app I meant", "deny"),
+        ("many thanks Skylark Notes team", "thanks"),  # routed again without the product's name
     ],
 )
 def test_small_talk_and_hand_off_are_routed(demo_pipeline: ChatPipeline, message: str, intent: str) -> None:
@@ -60,6 +63,8 @@ def test_small_talk_and_hand_off_are_routed(demo_pipeline: ChatPipeline, message
 def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     reply = demo_pipeline.ask("How can I contact Skylark support by email?")
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"
+    reply = demo_pipeline.ask("hi, how do I reset my password?")  # a greeting before a question
+    assert reply.intent == "faq" and reply.sources[0].id == "reset-password"
 
 
 def test_a_request_for_a_person_is_handed_off_even_where_the_contact_entry_is_close(demo_pipeline: ChatPipeline) -> None:

@@ -53,9 +53,10 @@ class Script:
 class Bot:
     """A Dialogue with a fake embedder and retriever, and the extractive reader, as the pipeline wires them."""
 
-    def __init__(self, tmp_path: Path, **dialogue: object) -> None:
+    def __init__(self, tmp_path: Path, product_names: Sequence[str] = (), **dialogue: object) -> None:
         path = tmp_path / "intents.yaml"
-        path.write_text(yaml.safe_dump({"intents": INTENTS, "messages": MESSAGES}), encoding="utf-8")
+        data = {"intents": INTENTS, "messages": MESSAGES, "product_names": list(product_names)}
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
         settings = Settings(dialogue=DialogueSettings(intents=path, **dialogue))
         self.script = Script()
         self.embedder = WordEmbedder()
@@ -73,6 +74,29 @@ class Bot:
 @pytest.fixture
 def bot(tmp_path: Path) -> Bot:
     return Bot(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("message", "leading_clause", "intent"),
+    [
+        ("hello there, Plus plan cost", False, "faq"),  # the whole message is close to the FAQ entry
+        ("hello there, Plus plan cost", True, "greeting"),  # its first clause is a greeting, the rest no question
+        ("hello there, how much does Plus cost?", True, "faq"),  # the rest is a question
+    ],
+)
+def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: str, leading_clause: bool, intent: str) -> None:
+    bot = Bot(tmp_path, leading_clause=leading_clause)
+    greeting = bot.embedder.one("hello there")
+    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]  # the FAQ matches the rest
+    assert bot.say(message, [PLUS]).intent == intent
+
+
+@pytest.mark.parametrize(("product_names", "intent"), [((), "faq"), (("Plus",), "greeting")])
+def test_a_message_is_routed_again_without_the_product_names(tmp_path: Path, product_names: tuple[str, ...], intent: str) -> None:
+    bot = Bot(tmp_path, product_names)
+    greeting = bot.embedder.one("hello there")
+    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]
+    assert bot.say("hello there Plus Plus Plus", [PLUS]).intent == intent
 
 
 def test_small_talk_gets_the_intents_reply_without_retrieval(bot: Bot) -> None:

@@ -11,7 +11,7 @@ import yaml
 from dialogue_fakes import WordEmbedder
 
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
-from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, load_intents
+from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, leading_clause, load_intents
 
 MESSAGES = {
     "clarify": "Did you mean {first} or {second}?",
@@ -198,3 +198,40 @@ def test_the_classifier_is_trained_again_only_when_the_knowledge_base_changes(tm
     knowledge.name = "g2"
     assert route.classifier() is not first and knowledge.samples == 2
     assert KNOWLEDGE in route.classifier().classes_
+
+
+@pytest.mark.parametrize(
+    ("message", "clause"),
+    [
+        ("thanks, the pen works again", "thanks"),
+        ("yes, on Android", "yes"),
+        ("Hello! I'm on the Plus plan", "Hello"),
+        ("no, not the pen. I meant the app", "no"),
+        ("hi, how do I sync my notes?", None),  # the rest is a question: for the knowledge base
+        ("ok, what about the Team plan", None),
+        ("thanks, is there a student discount", None),
+        ("no thanks", None),  # one clause
+        ("how much is it?", None),
+    ],
+)
+def test_the_leading_clause_is_split_off_only_before_a_statement(message: str, clause: str | None) -> None:
+    assert leading_clause(message) == clause
+
+
+def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**data, "product_names": ["Acme", "Acme Pen"]}), encoding="utf-8")
+    catalog = load_intents(path)
+    assert catalog.without_product_names("thanks ACME support!") == "thanks support!"
+    assert catalog.without_product_names("is this Acme's bot?") == "is this bot?"
+    assert catalog.without_product_names("the Acme Pen broke, Acme") == "the broke"
+    assert catalog.without_product_names("Acmeville is nice") == "Acmeville is nice"  # whole words only
+
+
+def test_product_names_must_be_a_list_of_names(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**data, "product_names": "Acme"}), encoding="utf-8")
+    with pytest.raises(IntentsError, match="product_names"):
+        load_intents(path)
