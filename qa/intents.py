@@ -34,7 +34,7 @@ KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the kn
 KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
 CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
 _LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
-QUESTION_WORDS = frozenset(
+_QUESTION_WORDS = frozenset(
     "how what when where why which who whose can could do does did is are was were will would should may might shall "
     "am have has any".split()
 )
@@ -133,7 +133,7 @@ def leading_clause(text: str) -> str | None:
         return None
     rest = match.group(2)
     words = re.findall(r"[\w']+", rest.lower())
-    if rest.rstrip().endswith("?") or (words and words[0] in QUESTION_WORDS):
+    if rest.rstrip().endswith("?") or (words and words[0] in _QUESTION_WORDS):
         return None
     return match.group(1)
 
