@@ -6,9 +6,9 @@ routing's effect on CLINC150, each against a baseline measured in the same run.
   is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
   context and ≥ 30 points above the baseline; first and switch turns lose at most 1 point.
-- Small talk (benchmarks/data/smalltalk_blind6.jsonl and the earlier sets): the reply's intent, one-off, over the demo
-  knowledge base, on the utterances that are not examples in the intents file (those are counted
-  and left out). Target ≥ 0.95. Baseline: routing off.
+- Small talk (benchmarks/data/smalltalk_blind6.jsonl and the earlier sets): the reply's intent,
+  one-off, over the demo knowledge base, on the utterances that are not examples in the intents
+  file (those are counted and left out). Target ≥ 0.95. Baseline: routing off.
 - Demo queries (benchmarks/data/demo_queries.jsonl): FAQ questions must not be routed away:
   top-1 with routing on vs off.
 - CLINC150 (when ../shared/datasets exists): in-scope accuracy and out-of-scope recall with

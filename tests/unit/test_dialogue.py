@@ -76,6 +76,12 @@ def bot(tmp_path: Path) -> Bot:
     return Bot(tmp_path)
 
 
+def faq_matches_all_but_the_greeting(bot: Bot) -> None:
+    """The bot's FAQ search finds the Plus entry for every text but "hello there" itself."""
+    greeting = bot.embedder.one("hello there")
+    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]
+
+
 @pytest.mark.parametrize(
     ("message", "leading_clause", "intent"),
     [
@@ -86,16 +92,14 @@ def bot(tmp_path: Path) -> Bot:
 )
 def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: str, leading_clause: bool, intent: str) -> None:
     bot = Bot(tmp_path, leading_clause=leading_clause)
-    greeting = bot.embedder.one("hello there")
-    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]  # the FAQ matches the rest
+    faq_matches_all_but_the_greeting(bot)
     assert bot.say(message, [PLUS]).intent == intent
 
 
 @pytest.mark.parametrize(("product_names", "intent"), [((), "faq"), (("Plus",), "greeting")])
 def test_a_message_is_routed_again_without_the_product_names(tmp_path: Path, product_names: tuple[str, ...], intent: str) -> None:
     bot = Bot(tmp_path, product_names)
-    greeting = bot.embedder.one("hello there")
-    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]
+    faq_matches_all_but_the_greeting(bot)
     assert bot.say("hello there Plus Plus Plus", [PLUS]).intent == intent
 
 

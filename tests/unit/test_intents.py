@@ -27,9 +27,9 @@ INTENTS = {
 }
 
 
-def write(tmp_path: Path, intents: object = None, messages: object = None) -> Path:
+def write(tmp_path: Path, intents: object = None, messages: object = None, **extra: object) -> Path:
     path = tmp_path / "intents.yaml"
-    data = {"intents": INTENTS if intents is None else intents, "messages": MESSAGES if messages is None else messages}
+    data = {"intents": INTENTS if intents is None else intents, "messages": MESSAGES if messages is None else messages, **extra}
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 
@@ -219,10 +219,7 @@ def test_the_leading_clause_is_split_off_only_before_a_statement(message: str, c
 
 
 def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Path) -> None:
-    path = write(tmp_path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**data, "product_names": ["Acme", "Acme Pen"]}), encoding="utf-8")
-    catalog = load_intents(path)
+    catalog = load_intents(write(tmp_path, product_names=["Acme", "Acme Pen"]))
     assert catalog.without_product_names("thanks ACME support!") == "thanks support!"
     assert catalog.without_product_names("is this Acme's bot?") == "is this bot?"
     assert catalog.without_product_names("the Acme Pen broke, Acme") == "the broke"
@@ -230,8 +227,5 @@ def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Pa
 
 
 def test_product_names_must_be_a_list_of_names(tmp_path: Path) -> None:
-    path = write(tmp_path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    path.write_text(yaml.safe_dump({**data, "product_names": "Acme"}), encoding="utf-8")
     with pytest.raises(IntentsError, match="product_names"):
-        load_intents(path)
+        load_intents(write(tmp_path, product_names="Acme"))
