@@ -12,7 +12,6 @@ a topic switch included, retrieves on its own.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.config import ConversationSettings
+from qa.text import words
 from qa.types import Hit, Source
 
 TOPICAL_INTENTS = frozenset({"faq", "out_of_scope", "clarify"})  # turns that asked the knowledge base
-_WORD = re.compile(r"[\w']+")
 
 
 @dataclass(frozen=True)
@@ -116,18 +115,18 @@ class ContextResolver:
     def __init__(self, settings: ConversationSettings) -> None:
         self.settings = settings
         self._pronouns = frozenset(word.lower() for word in settings.pronouns)
-        self._leads = tuple(tuple(_words(phrase)) for phrase in settings.lead_phrases)
+        self._leads = tuple(tuple(words(phrase)) for phrase in settings.lead_phrases)
         self._fillers = frozenset(word.lower() for word in settings.fillers)
 
     def cue(self, text: str) -> str | None:
         """"elliptical", "lead" or "pronoun" when the wording of `text` marks a follow-up, else None."""
-        words = _words(text)
-        if len(words) <= self.settings.elliptical_words:
+        tokens = words(text)
+        if len(tokens) <= self.settings.elliptical_words:
             return "elliptical"
-        start = next((i for i, word in enumerate(words) if word not in self._fillers), len(words))
-        if any(words[start : start + len(lead)] == list(lead) for lead in self._leads):
+        start = next((i for i, word in enumerate(tokens) if word not in self._fillers), len(tokens))
+        if any(tokens[start : start + len(lead)] == list(lead) for lead in self._leads):
             return "lead"
-        if self._pronouns.intersection(words):
+        if self._pronouns.intersection(tokens):
             return "pronoun"
         return None
 
@@ -156,7 +155,3 @@ def _blend(vector: np.ndarray, context: np.ndarray, weight: float) -> np.ndarray
     """The unit vector of `weight` × `vector` + (1 - `weight`) × `context`."""
     blended = weight * vector + (1 - weight) * context
     return (blended / max(float(np.linalg.norm(blended)), 1e-12)).astype(np.float32)
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())

@@ -19,6 +19,7 @@ from qa.config import Settings
 from qa.conversation import ContextResolver, Conversation, ConversationStore, Pending, Turn
 from qa.embedder import Embedder
 from qa.intents import IntentMatch, IntentRouter, KnowledgeSource, leading_clause, load_intents
+from qa.text import words
 from qa.timing import StageTimer
 from qa.types import Hit, Reply, Source
 
@@ -144,15 +145,15 @@ class Dialogue:
 
     def _choice(self, turn: DialogueTurn, options: Sequence[Hit]) -> int | None:
         """Which option a short message picks: by position, by a word only one option has, or by "yes"."""
-        words = set(_content_words(turn.text))
-        if len(words) > MAX_CHOICE_WORDS:
+        tokens = set(_content_words(turn.text))
+        if len(tokens) > MAX_CHOICE_WORDS:
             return None
         if _SECOND.search(turn.text.lower()):
             return 1
         if _FIRST.search(turn.text.lower()):
             return 0
         first, second = (set(_content_words(option.question)) for option in options)
-        overlaps = (len(words & (first - second)), len(words & (second - first)))
+        overlaps = (len(tokens & (first - second)), len(tokens & (second - first)))
         if overlaps[0] != overlaps[1]:
             return 0 if overlaps[0] > overlaps[1] else 1
         return 0 if self._yes_no(turn.vector) == "affirm" else None
@@ -194,4 +195,4 @@ class Dialogue:
 
 
 def _content_words(text: str) -> list[str]:
-    return [word for word in re.findall(r"[\w']+", text.lower()) if word not in _STOPWORDS]
+    return [word for word in words(text) if word not in _STOPWORDS]

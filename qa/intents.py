@@ -24,6 +24,7 @@ import numpy as np
 
 from qa.config import ConfigError, DialogueSettings, read_yaml
 from qa.embedder import Embedder
+from qa.text import words
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
@@ -132,8 +133,8 @@ def leading_clause(text: str) -> str | None:
     if match is None:
         return None
     rest = match.group(2)
-    words = re.findall(r"[\w']+", rest.lower())
-    if rest.rstrip().endswith("?") or (words and words[0] in _QUESTION_WORDS):
+    first = words(rest)[:1]
+    if rest.rstrip().endswith("?") or (first and first[0] in _QUESTION_WORDS):
         return None
     return match.group(1)
 
