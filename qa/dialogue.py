@@ -101,10 +101,14 @@ class Dialogue:
         return self._route_text(clause) if clause else match
 
     def _route_text(self, text: str) -> IntentMatch | None:
-        """The intent of a text derived from the message (encoded again)."""
+        """The intent of a text derived from the message (encoded again; the knowledge base is
+        searched only when the classifier picks an intent, not for the questions it sends there)."""
         vector = self.router.embedder.run([text])[0]
+        name = self.router.classify(vector)
+        if name is None:
+            return None
         hits = self.search(vector)
-        return self.router.run(vector, hits[0].score if hits else 0.0)
+        return self.router.confirm(name, vector, hits[0].score if hits else 0.0)
 
     def close(self, turn: DialogueTurn, reply: Reply) -> Reply:
         """Record the turn in its conversation; an unanswered streak ends with the offer of a person."""

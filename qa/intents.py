@@ -234,8 +234,10 @@ class IntentRouter:
         the best FAQ entry (`faq_score`) by its margin, and that entry is under its `faq_ceiling` (a
         knowledge base that answers the message confidently keeps it)."""
         name = self.classify(vector)
-        if name is None:
-            return None
+        return None if name is None else self.confirm(name, vector, faq_score)
+
+    def confirm(self, name: str, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
+        """The match of the classifier's pick `name` when it passes the threshold, the margin and the ceiling."""
         intent, settings = self.catalog.get(name), self.settings
         ceiling = settings.faq_ceiling if intent.faq_ceiling is None else intent.faq_ceiling
         margin = settings.intent_margin if intent.margin is None else intent.margin
