@@ -119,6 +119,7 @@ class DialogueSettings:
     intent_margin: float = 0.05
     faq_ceiling: float = 0.55
     leading_clause: bool = True
+    leading_clause_max_words: int = 8  # ... and only when the rest is a remark of at most this many words
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -126,8 +127,10 @@ class DialogueSettings:
     offer_human_after: int = 2
 
     def __post_init__(self) -> None:
-        if self.neighbours < 1 or self.offer_human_after < 0:
-            raise ValueError("dialogue.neighbours must be at least 1 and dialogue.offer_human_after at least 0")
+        if self.neighbours < 1 or min(self.offer_human_after, self.leading_clause_max_words) < 0:
+            raise ValueError(
+                "dialogue.neighbours must be at least 1, dialogue.offer_human_after and leading_clause_max_words at least 0"
+            )
         if not -1 <= self.intent_threshold <= 1:
             raise ValueError("dialogue.intent_threshold must be a cosine similarity in [-1, 1]")
         if self.clarify_margin < 0 or self.clarify_margin_reranked < 0:

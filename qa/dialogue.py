@@ -91,13 +91,14 @@ class Dialogue:
 
     def _route(self, text: str, vector: np.ndarray, own_score: float) -> IntentMatch | None:
         """The intent of the message; else of the message without the product names ("thanks
-        Skylark"); else of its leading clause when the rest is a statement ("yes, the pen one").
+        Skylark"); else of its leading clause when the rest is a short statement ("yes, the pen one").
         Product words pull small talk towards the knowledge base, whose texts are full of them."""
         match = self.router.run(vector, own_score)
         plain = self.router.catalog.without_product_names(text)
         if match is None and plain and plain != text:
             match = self._route_text(plain)
-        clause = leading_clause(plain) if match is None and self.settings.dialogue.leading_clause else None
+        dialogue = self.settings.dialogue
+        clause = leading_clause(plain, dialogue.leading_clause_max_words) if match is None and dialogue.leading_clause else None
         return self._route_text(clause) if clause else match
 
     def _route_text(self, text: str) -> IntentMatch | None:

@@ -126,15 +126,18 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
     return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)), **numbers)
 
 
-def leading_clause(text: str) -> str | None:
+def leading_clause(text: str, max_rest_words: int | None = None) -> str | None:
     """The first clause of a message whose rest is a statement ("thanks" in "thanks, the pen works
-    again"), else None. A rest that is a question ("hi, how do I sync?") is for the knowledge base."""
+    again"), else None. A rest that is a question ("hi, how do I sync?"), or a statement of more than
+    `max_rest_words` words ("Hi, I was charged twice for my top-up last Saturday"), is for the knowledge base."""
     match = _LEADING_CLAUSE.match(text)
     if match is None:
         return None
     rest = match.group(2)
-    first = words(rest)[:1]
-    if rest.rstrip().endswith("?") or (first and first[0] in _QUESTION_WORDS):
+    rest_words = words(rest)
+    if rest.rstrip().endswith("?") or (rest_words and rest_words[0] in _QUESTION_WORDS):
+        return None
+    if max_rest_words is not None and len(rest_words) > max_rest_words:
         return None
     return match.group(1)
 

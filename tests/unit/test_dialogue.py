@@ -88,6 +88,7 @@ def faq_matches_all_but_the_greeting(bot: Bot) -> None:
         ("hello there, Plus plan cost", False, "faq"),  # the whole message is close to the FAQ entry
         ("hello there, Plus plan cost", True, "greeting"),  # its first clause is a greeting, the rest no question
         ("hello there, how much does Plus cost?", True, "faq"),  # the rest is a question
+        ("hello there, I was charged twice for my Plus plan last month", True, "faq"),  # the rest is a long request
     ],
 )
 def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: str, leading_clause: bool, intent: str) -> None:

@@ -218,6 +218,17 @@ def test_the_leading_clause_is_split_off_only_before_a_statement(message: str, c
     assert leading_clause(message) == clause
 
 
+@pytest.mark.parametrize(
+    ("message", "clause"),
+    [
+        ("thanks, my notes show up on the laptop again", "thanks"),  # a remark of 8 words
+        ("Hi, I have been overcharged for my payment last Saturday", None),  # a request of 9 words
+    ],
+)
+def test_the_leading_clause_is_split_off_only_before_a_short_statement(message: str, clause: str | None) -> None:
+    assert leading_clause(message, max_rest_words=8) == clause
+
+
 def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Path) -> None:
     catalog = load_intents(write(tmp_path, product_names=["Acme", "Acme Pen"]))
     assert catalog.without_product_names("thanks ACME support!") == "thanks support!"
