@@ -120,6 +120,7 @@ class DialogueSettings:
     faq_ceiling: float = 0.55
     leading_clause: bool = True
     leading_clause_max_words: int = 8  # ... and only when the rest is a remark of at most this many words
+    trailing_clause_max_words: int = 4  # the last clause of a statement, this long at most, for `trailing` intents
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -127,9 +128,9 @@ class DialogueSettings:
     offer_human_after: int = 2
 
     def __post_init__(self) -> None:
-        if self.neighbours < 1 or min(self.offer_human_after, self.leading_clause_max_words) < 0:
+        if self.neighbours < 1 or min(self.offer_human_after, self.leading_clause_max_words, self.trailing_clause_max_words) < 0:
             raise ValueError(
-                "dialogue.neighbours must be at least 1, dialogue.offer_human_after and leading_clause_max_words at least 0"
+                "dialogue.neighbours must be at least 1; offer_human_after and the clause word limits at least 0"
             )
         if not -1 <= self.intent_threshold <= 1:
             raise ValueError("dialogue.intent_threshold must be a cosine similarity in [-1, 1]")

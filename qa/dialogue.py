@@ -18,7 +18,7 @@ import numpy as np
 from qa.config import Settings
 from qa.conversation import ContextResolver, Conversation, ConversationStore, Pending, Turn
 from qa.embedder import Embedder
-from qa.intents import IntentMatch, IntentRouter, KnowledgeSource, leading_clause, load_intents
+from qa.intents import IntentMatch, IntentRouter, KnowledgeSource, leading_clause, load_intents, trailing_clause
 from qa.text import words
 from qa.timing import StageTimer
 from qa.types import Hit, Reply, Source
@@ -91,7 +91,8 @@ class Dialogue:
 
     def _route(self, text: str, vector: np.ndarray, own_score: float) -> IntentMatch | None:
         """The intent of the message; else of the message without the product names ("thanks
-        Skylark"); else of its leading clause when the rest is a short statement ("yes, the pen one").
+        Skylark"); else of its leading clause when the rest is a short statement ("yes, the pen one");
+        else of its short last clause, for an intent that may end a message ("..., unbelievable").
         Product words pull small talk towards the knowledge base, whose texts are full of them."""
         match = self.router.run(vector, own_score)
         plain = self.router.catalog.without_product_names(text)
@@ -99,7 +100,13 @@ class Dialogue:
             match = self._route_text(plain)
         dialogue = self.settings.dialogue
         clause = leading_clause(plain, dialogue.leading_clause_max_words) if match is None and dialogue.leading_clause else None
-        return self._route_text(clause) if clause else match
+        if clause:
+            match = self._route_text(clause)
+        last = trailing_clause(plain, dialogue.trailing_clause_max_words) if match is None else None
+        if last:
+            match = self._route_text(last)
+            return match if match is not None and self.router.catalog.get(match.name).trailing else None
+        return match
 
     def _route_text(self, text: str) -> IntentMatch | None:
         """The intent of a text derived from the message (encoded again; the knowledge base is

@@ -35,6 +35,7 @@ KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the kn
 KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
 CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
 _LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
+_TRAILING_CLAUSE = re.compile(r"^(.*\S)\s*[,!.;:]+\s*([^,!.;:?]+?)[\s!.]*$")
 _QUESTION_WORDS = frozenset(
     "how what when where why which who whose can could do does did is are was were will would should may might shall "
     "am have has any".split()
@@ -55,6 +56,7 @@ class Intent:
     offer_human: bool = False
     margin: float | None = None
     faq_ceiling: float | None = None
+    trailing: bool = False  # may end a message about something else: routed by its last clause
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
     where = f"{path}: intent '{name}'"
     if not isinstance(fields, dict):
         raise IntentsError(f"{where}: expected a mapping with 'examples' and 'replies'")
-    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling"}
+    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling", "trailing"}
     if unknown:
         raise IntentsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     texts = {}
@@ -123,7 +125,8 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise IntentsError(f"{where}: '{key}' must be a number")
         numbers[key] = None if value is None else float(value)
-    return Intent(str(name), texts["examples"], texts["replies"], bool(fields.get("offer_human", False)), **numbers)
+    flags = {key: bool(fields.get(key, False)) for key in ("offer_human", "trailing")}
+    return Intent(str(name), texts["examples"], texts["replies"], **flags, **numbers)
 
 
 def leading_clause(text: str, max_rest_words: int | None = None) -> str | None:
@@ -140,6 +143,18 @@ def leading_clause(text: str, max_rest_words: int | None = None) -> str | None:
     if max_rest_words is not None and len(rest_words) > max_rest_words:
         return None
     return match.group(1)
+
+
+def trailing_clause(text: str, max_words: int) -> str | None:
+    """The last clause of a statement when it has at most `max_words` words ("unbelievable" in "the
+    Mac app crashed again. unbelievable"), else None. Questions are for the knowledge base."""
+    match = _TRAILING_CLAUSE.match(text)
+    if match is None or text.rstrip().endswith("?"):
+        return None
+    head, tail = words(match.group(1)), words(match.group(2))
+    if not tail or len(tail) > max_words or _QUESTION_WORDS.intersection(head[:1] + tail[:1]):
+        return None
+    return match.group(2)
 
 
 _vector_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}

@@ -20,7 +20,7 @@ from qa.types import Hit, Reply
 INTENTS = {
     "greeting": {"examples": ["hello there"], "replies": ["Hello!"]},
     "handoff": {"examples": ["talk to a human agent"], "replies": ["Handing over."]},
-    "complaint": {"examples": ["this is useless"], "replies": ["Sorry. Want a person?"], "offer_human": True},
+    "complaint": {"examples": ["this is useless"], "replies": ["Sorry. Want a person?"], "offer_human": True, "trailing": True},
     "affirm": {"examples": ["yes", "yes please"], "replies": ["OK."]},
     "deny": {"examples": ["no", "no thanks"], "replies": ["Fine."]},
 }
@@ -76,10 +76,10 @@ def bot(tmp_path: Path) -> Bot:
     return Bot(tmp_path)
 
 
-def faq_matches_all_but_the_greeting(bot: Bot) -> None:
-    """The bot's FAQ search finds the Plus entry for every text but "hello there" itself."""
-    greeting = bot.embedder.one("hello there")
-    bot.dialogue.search = lambda vector: [] if float(vector @ greeting) > 0.99 else [PLUS]
+def faq_matches_all_but(bot: Bot, *texts: str) -> None:
+    """The bot's FAQ search finds the Plus entry for every text but `texts` themselves."""
+    vectors = bot.embedder.run(list(texts))
+    bot.dialogue.search = lambda vector: [] if float(np.max(vectors @ vector)) > 0.99 else [PLUS]
 
 
 @pytest.mark.parametrize(
@@ -93,14 +93,31 @@ def faq_matches_all_but_the_greeting(bot: Bot) -> None:
 )
 def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: str, leading_clause: bool, intent: str) -> None:
     bot = Bot(tmp_path, leading_clause=leading_clause)
-    faq_matches_all_but_the_greeting(bot)
+    faq_matches_all_but(bot, "hello there")
+    assert bot.say(message, [PLUS]).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("message", "max_words", "intent"),
+    [
+        ("Plus plan cost, this is useless", 4, "complaint"),  # a complaint may end a message
+        ("Plus plan cost, this is useless", 0, "faq"),  # the last clause is never routed
+        ("Plus plan cost, this is useless?", 4, "faq"),  # a question is for the knowledge base
+        ("Plus plan cost, hello there", 4, "faq"),  # a greeting may not end a message
+    ],
+)
+def test_a_short_last_clause_is_routed_to_an_intent_that_may_end_a_message(
+    tmp_path: Path, message: str, max_words: int, intent: str
+) -> None:
+    bot = Bot(tmp_path, trailing_clause_max_words=max_words)
+    faq_matches_all_but(bot, "hello there", "this is useless")
     assert bot.say(message, [PLUS]).intent == intent
 
 
 @pytest.mark.parametrize(("product_names", "intent"), [((), "faq"), (("Plus",), "greeting")])
 def test_a_message_is_routed_again_without_the_product_names(tmp_path: Path, product_names: tuple[str, ...], intent: str) -> None:
     bot = Bot(tmp_path, product_names)
-    faq_matches_all_but_the_greeting(bot)
+    faq_matches_all_but(bot, "hello there")
     assert bot.say("hello there Plus Plus Plus", [PLUS]).intent == intent
 
 

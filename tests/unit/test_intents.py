@@ -11,7 +11,7 @@ import yaml
 from dialogue_fakes import WordEmbedder
 
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
-from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, leading_clause, load_intents
+from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, leading_clause, load_intents, trailing_clause
 
 MESSAGES = {
     "clarify": "Did you mean {first} or {second}?",
@@ -216,6 +216,27 @@ def test_the_classifier_is_trained_again_only_when_the_knowledge_base_changes(tm
 )
 def test_the_leading_clause_is_split_off_only_before_a_statement(message: str, clause: str | None) -> None:
     assert leading_clause(message) == clause
+
+
+@pytest.mark.parametrize(
+    ("message", "clause"),
+    [
+        ("the Mac app crashed again. unbelievable", "unbelievable"),
+        ("going to charge my pen now, bye!", "bye"),
+        ("lost half my notebooks, I'm furious", "I'm furious"),
+        ("my notes won't sync, can you help?", None),  # a question
+        ("how do I export, step by step", None),  # a question without its question mark
+        ("the pen works again, thank you so much for the help", None),  # a last clause of 8 words
+        ("no clause here", None),
+    ],
+)
+def test_the_trailing_clause_is_split_off_only_after_a_statement_and_when_short(message: str, clause: str | None) -> None:
+    assert trailing_clause(message, max_words=4) == clause
+
+
+def test_intents_that_may_end_a_message_are_marked_trailing() -> None:
+    catalog = load_intents(PROJECT_ROOT / "configs" / "intents.yaml")
+    assert {intent.name for intent in catalog.intents if intent.trailing} == {"thanks", "goodbye", "complaint"}
 
 
 @pytest.mark.parametrize(
