@@ -91,22 +91,23 @@ class Dialogue:
 
     def _route(self, text: str, vector: np.ndarray, own_score: float) -> IntentMatch | None:
         """The intent of the message; else of the message without the product names ("thanks
-        Skylark"); else of its leading clause when the rest is a short statement ("yes, the pen one");
-        else of its short last clause, for an intent that may end a message ("..., unbelievable").
+        Skylark"); else of its short last clause, for an intent that may end a message ("...,
+        unbelievable"), or of its leading clause when the rest is a short statement ("yes, the pen
+        one"): a closing at the end says what "ok, I'll try the web app, bye" is for.
         Product words pull small talk towards the knowledge base, whose texts are full of them."""
         match = self.router.run(vector, own_score)
         plain = self.router.catalog.without_product_names(text)
         if match is None and plain and plain != text:
             match = self._route_text(plain)
+        if match is not None:
+            return match
         dialogue = self.settings.dialogue
-        clause = leading_clause(plain, dialogue.leading_clause_max_words) if match is None and dialogue.leading_clause else None
-        if clause:
-            match = self._route_text(clause)
-        last = trailing_clause(plain, dialogue.trailing_clause_max_words) if match is None else None
-        if last:
-            match = self._route_text(last)
-            return match if match is not None and self.router.catalog.get(match.name).trailing else None
-        return match
+        last = trailing_clause(plain, dialogue.trailing_clause_max_words)
+        closing = self._route_text(last) if last else None
+        if closing is not None and self.router.catalog.get(closing.name).trailing:
+            return closing
+        clause = leading_clause(plain, dialogue.leading_clause_max_words) if dialogue.leading_clause else None
+        return self._route_text(clause) if clause else None
 
     def _route_text(self, text: str) -> IntentMatch | None:
         """The intent of a text derived from the message (encoded again; the knowledge base is

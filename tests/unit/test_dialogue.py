@@ -104,13 +104,15 @@ def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: 
         ("Plus plan cost, this is useless", 0, "faq"),  # the last clause is never routed
         ("Plus plan cost, this is useless?", 4, "faq"),  # a question is for the knowledge base
         ("Plus plan cost, hello there", 4, "faq"),  # a greeting may not end a message
+        ("yes, Plus plan cost, this is useless", 4, "complaint"),  # the closing wins over the leading clause
+        ("yes, Plus plan cost, hello there", 4, "affirm"),  # ... but only a closing
     ],
 )
 def test_a_short_last_clause_is_routed_to_an_intent_that_may_end_a_message(
     tmp_path: Path, message: str, max_words: int, intent: str
 ) -> None:
     bot = Bot(tmp_path, trailing_clause_max_words=max_words)
-    faq_matches_all_but(bot, "hello there", "this is useless")
+    faq_matches_all_but(bot, "hello there", "this is useless", "yes")
     assert bot.say(message, [PLUS]).intent == intent
 
 
