@@ -37,8 +37,7 @@ from finetune import NAMES, bench_settings
 from qa.config import Settings, load_settings
 from qa.evaluation.datasets import dataset_evaluation
 from qa.evaluation.evaluate import EvalRequest, evaluate
-from qa.evaluation.metrics import threshold_sweep
-from qa.evaluation.report import format_report
+from qa.evaluation.report import format_report, outcome_sweep
 from qa.ingest.sources import LoadedKnowledge
 from qa.pipeline import ChatPipeline
 from qa.progress import tqdm_progress
@@ -75,12 +74,7 @@ def val_threshold(name: str, settings: Settings, goal: float) -> dict[str, Any]:
     with tqdm_progress() as progress:
         _, outcomes = evaluate(settings, request, progress=progress)
     thresholds = np.round(np.arange(0, 1, 0.01), 2)
-    sweep = threshold_sweep(
-        [o.confidence for o in outcomes],
-        [o.ranked_rank == 1 for o in outcomes],
-        [o.query.in_scope for o in outcomes],
-        thresholds,
-    )
+    sweep = outcome_sweep(outcomes, thresholds)
     index = next((i for i, recall in enumerate(sweep["oos_recall"]) if recall >= goal), len(thresholds) - 1)
     in_scope = [o for o in outcomes if o.query.in_scope]
     in_scope_accuracy = float(np.mean([o.ranked_rank == 1 and o.confidence >= thresholds[index] for o in in_scope]))

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluation.metrics import threshold_sweep
 from qa.evaluation.queries import EvaluationError
-from qa.evaluation.report import ranking_rows
+from qa.evaluation.report import outcome_sweep, ranking_rows
 from qa.evaluation.runner import Outcome
 
 RANKING_KEYS = ("recall@1", "recall@5", "mrr@10")
@@ -41,12 +40,7 @@ def plot_report(report: dict[str, Any], outcomes: Sequence[Outcome], path: str |
     bars.set_title(f"Ranking of in-scope queries ({report['n_in_scope']})")
 
     thresholds = np.round(np.linspace(0, 1, 101), 2)
-    sweep = threshold_sweep(
-        [o.confidence for o in outcomes],
-        [o.ranked_rank == 1 for o in outcomes],
-        [o.query.in_scope for o in outcomes],
-        thresholds,
-    )
+    sweep = outcome_sweep(outcomes, thresholds)
     curve.plot(thresholds, sweep["accuracy"], label="accuracy")
     if "oos_recall" in sweep:
         curve.plot(thresholds, sweep["oos_recall"], label="out-of-scope recall")

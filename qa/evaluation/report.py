@@ -44,6 +44,16 @@ def build_report(outcomes: Sequence[Outcome], threshold: float, reranker: str | 
     return _rounded(report)
 
 
+def outcome_sweep(outcomes: Sequence[Outcome], thresholds: Sequence[float]) -> dict[str, list[float]]:
+    """`metrics.threshold_sweep` of the outcomes: accuracy (and out-of-scope recall) at each threshold."""
+    return metrics.threshold_sweep(
+        [o.confidence for o in outcomes],
+        [o.ranked_rank == 1 for o in outcomes],
+        [o.query.in_scope for o in outcomes],
+        thresholds,
+    )
+
+
 def _oos(outcomes: Sequence[Outcome], actual: Sequence[bool], threshold: float) -> dict[str, float | None]:
     """Out-of-scope detection at the configured threshold, and the threshold with the best F1."""
     figures: dict[str, float | None] = {"threshold": threshold}
