@@ -152,7 +152,7 @@ def run_kb_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 TRAIN_OPTIONS = frozenset(
     ("epochs", "max_queries", "max_val_queries", "negatives", "batch_size", "learning_rate", "max_length", "layers",
-     "seed", "threads", "eval_datasets", "eval_split", "max_eval_queries")
+     "seed", "threads", "device", "eval_datasets", "eval_split", "max_eval_queries")
 )
 
 
@@ -186,6 +186,7 @@ def add_eval_commands(commands: argparse._SubParsersAction) -> None:
         train.add_argument(flag, type=kind, default=argparse.SUPPRESS, help="(default: see qa.training.reranker)")
     train.add_argument("--eval-datasets", nargs="+", choices=DATASETS, default=argparse.SUPPRESS)
     train.add_argument("--eval-split", choices=("val", "test"), default=argparse.SUPPRESS)
+    train.add_argument("--device", default=argparse.SUPPRESS, help='"cuda" trains on a GPU (default: cpu)')
     train.set_defaults(run=run_train_reranker)
 
 

@@ -19,8 +19,8 @@ def test_only_the_given_options_are_passed(monkeypatch: pytest.MonkeyPatch, tmp_
     calls = []
     monkeypatch.setattr(training, "train_reranker", lambda *args, **options: calls.append((args, options)) or {})
     code = main(["train-reranker", "--output", str(tmp_path / "model"), "--datasets", "banking77",
-                 "--data-dir", str(tmp_path), "--epochs", "0.5", "--layers", "2", "--eval-split", "val"])
+                 "--data-dir", str(tmp_path), "--epochs", "0.5", "--layers", "2", "--eval-split", "val", "--device", "cuda"])
     assert code == 0
     (output, data_dir, datasets), options = calls[0]
     assert (output, data_dir, datasets) == (tmp_path / "model", str(tmp_path), ["banking77"])
-    assert options == {"epochs": 0.5, "layers": 2, "eval_split": "val"}
+    assert options == {"epochs": 0.5, "layers": 2, "eval_split": "val", "device": "cuda"}
