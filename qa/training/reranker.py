@@ -287,8 +287,7 @@ def choose_threshold(
     val: dict[str, Sequence[Candidates]], scores: dict[str, Sequence[np.ndarray]], targets: dict[str, float] = TARGETS
 ) -> float:
     """The threshold that meets the most targets (of those these data sets have), then has the largest
-    smallest margin over the targets it meets (a target out of reach, such as BANKING77's accuracy,
-    would otherwise pull the threshold down to wherever it comes closest).
+    smallest margin over them (a target out of reach does not pull the others below theirs).
 
     A target counts as met with one standard error to spare (sqrt(t(1 - t) / n) over the n val
     queries of the figure), so that a threshold at the edge of a small val split holds on test.
@@ -304,8 +303,7 @@ def choose_threshold(
                 target = targets.get(f"{name}_{metric}")
                 if target is not None and metric in result:
                     margins.append(result[metric] - target - (target * (1 - target) / count) ** 0.5)
-        met = [margin for margin in margins if margin >= 0]
-        key = (len(met), min(met, default=min(margins, default=-np.inf)))
+        key = (sum(margin >= 0 for margin in margins), min(margins, default=-np.inf))
         if margins and key > best_key:
             best, best_key = float(threshold), key
     return best
