@@ -1,7 +1,7 @@
 """Dialogue: follow-up questions with and without conversation context, small-talk routing, and
 routing's effect on CLINC150, each against a baseline measured in the same run.
 
-- Conversations (benchmarks/data/conversations_blind3.jsonl and the earlier sets, over
+- Conversations (benchmarks/data/conversations_blind4.jsonl and the earlier sets, over
   knowledge_base/): every turn is asked after its history, replayed in a fresh conversation; top-1
   is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
@@ -43,7 +43,13 @@ from qa.types import Reply
 DATA = ROOT / "benchmarks" / "data"
 CONVERSATIONS = tuple(
     DATA / name
-    for name in ("conversations_blind3.jsonl", "conversations_blind2.jsonl", "conversations_blind.jsonl", "conversations.jsonl")
+    for name in (
+        "conversations_blind4.jsonl",
+        "conversations_blind3.jsonl",
+        "conversations_blind2.jsonl",
+        "conversations_blind.jsonl",
+        "conversations.jsonl",
+    )
 )
 SMALLTALK = tuple(
     DATA / name
