@@ -374,7 +374,7 @@ def train_reranker(
     `eval_split` ("val" or "test"), it also compares the bi-encoder and the re-ranker on that split
     of `eval_datasets` (default: `datasets`), `max_eval_queries` queries each. `threads` sets
     torch's CPU threads (1 is faster on busy cores); `device` ("cuda") trains and mines on a GPU,
-    in bfloat16; `embed` replaces the bi-encoder (e.g. cached).
+    in bfloat16 on CUDA; `embed` replaces the bi-encoder (e.g. cached).
     """
     import torch
 
@@ -403,7 +403,7 @@ def train_reranker(
             max_length,
             layers,
             seed,
-            bf16=device != "cpu",
+            bf16=device.startswith("cuda"),
             device=device,
         )
     trained_s = time.perf_counter() - started
