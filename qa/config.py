@@ -121,6 +121,9 @@ class DialogueSettings:
     leading_clause: bool = True
     leading_clause_max_words: int = 8  # ... and only when the rest is a remark of at most this many words
     trailing_clause_max_words: int = 4  # the last clause of a statement, this long at most, for `trailing` intents
+    topic_words_max: int = 2  # route a message again without the knowledge base's topic words when it has this many at most
+    topic_words_min_count: int = 3  # a topic word is in this many stored texts at least, and in no intent example
+    topic_threshold: float = 0.55  # ... and the intent it is routed to must then score this much
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -128,9 +131,10 @@ class DialogueSettings:
     offer_human_after: int = 2
 
     def __post_init__(self) -> None:
-        if self.neighbours < 1 or min(self.offer_human_after, self.leading_clause_max_words, self.trailing_clause_max_words) < 0:
+        limits = (self.offer_human_after, self.leading_clause_max_words, self.trailing_clause_max_words, self.topic_words_max)
+        if self.neighbours < 1 or min(*limits, self.topic_words_min_count) < 0:
             raise ValueError(
-                "dialogue.neighbours must be at least 1; offer_human_after and the clause word limits at least 0"
+                "dialogue.neighbours must be at least 1; offer_human_after, the clause and topic word limits at least 0"
             )
         if not -1 <= self.intent_threshold <= 1:
             raise ValueError("dialogue.intent_threshold must be a cosine similarity in [-1, 1]")

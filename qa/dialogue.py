@@ -93,8 +93,10 @@ class Dialogue:
         """The intent of the message; else of the message without the product names ("thanks
         Skylark"); else of its short last clause, for an intent that may end a message ("...,
         unbelievable"), or of its leading clause when the rest is a short statement ("yes, the pen
-        one"): a closing at the end says what "ok, I'll try the web app, bye" is for.
-        Product words pull small talk towards the knowledge base, whose texts are full of them."""
+        one"): a closing at the end says what "ok, I'll try the web app, bye" is for; else of the
+        message without its few topic words ("I need a human about my sync problem"), when that
+        intent is clear. Product words pull small talk towards the knowledge base, whose texts are
+        full of them."""
         match = self.router.run(vector, own_score)
         plain = self.router.catalog.without_product_names(text)
         if match is None and plain and plain != text:
@@ -107,7 +109,11 @@ class Dialogue:
         if closing is not None and self.router.catalog.get(closing.name).trailing:
             return closing
         clause = leading_clause(plain, dialogue.leading_clause_max_words) if dialogue.leading_clause else None
-        return self._route_text(clause) if clause else None
+        match = self._route_text(clause) if clause else None
+        if match is None and (rest := self.router.without_topic_words(text)):
+            match = self._route_text(rest)
+            return match if match is not None and match.score >= dialogue.topic_threshold else None
+        return match
 
     def _route_text(self, text: str) -> IntentMatch | None:
         """The intent of a text derived from the message (encoded again; the knowledge base is

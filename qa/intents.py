@@ -4,7 +4,9 @@ The intents and their texts come from `configs/intents.yaml` (see its header). T
 every example utterance once with the retrieval bi-encoder. A logistic regression on those vectors,
 with the knowledge base's own vectors as one more class, picks what a turn's vector (the one
 retrieval uses) is: an intent or a question for the knowledge base. It is trained again whenever
-the knowledge base changes. The picked intent's score is the mean cosine similarity of its nearest
+the knowledge base changes, and so are the knowledge base's topic words: words of several stored
+texts that no intent example uses ("sync", "invoice"). A message left to the knowledge base is
+routed once more without them when it has only a few ("I need a human about my sync problem"). The picked intent's score is the mean cosine similarity of its nearest
 examples; it wins when that score reaches `dialogue.intent_threshold` and beats the best FAQ entry's
 bi-encoder score by its margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's
 own `faq_ceiling`), so a knowledge base that answers "hello" itself keeps answering it.
@@ -15,7 +17,8 @@ from __future__ import annotations
 import random
 import re
 import threading
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +32,8 @@ from qa.text import words
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
+    from qa.store import Record
+
 BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "complaint", "affirm", "deny")
 MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
 KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the knowledge base
@@ -36,6 +41,7 @@ KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that c
 CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
 _LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
 _TRAILING_CLAUSE = re.compile(r"^(.*\S)\s*[,!.;:]+\s*([^,!.;:?]+?)[\s!.]*$")
+_WORD = re.compile(r"[\w']+")
 _QUESTION_WORDS = frozenset(
     "how what when where why which who whose can could do does did is are was were will would should may might shall "
     "am have has any".split()
@@ -134,15 +140,23 @@ def leading_clause(text: str, max_rest_words: int | None = None) -> str | None:
     again"), else None. A rest that is a question ("hi, how do I sync?"), or a statement of more than
     `max_rest_words` words ("Hi, I was charged twice for my top-up last Saturday"), is for the knowledge base."""
     match = _LEADING_CLAUSE.match(text)
-    if match is None:
+    if match is None or _is_question(match.group(2)):
         return None
-    rest = match.group(2)
-    rest_words = words(rest)
-    if rest.rstrip().endswith("?") or (rest_words and rest_words[0] in _QUESTION_WORDS):
-        return None
-    if max_rest_words is not None and len(rest_words) > max_rest_words:
+    if max_rest_words is not None and len(words(match.group(2))) > max_rest_words:
         return None
     return match.group(1)
+
+
+def question_after_a_clause(text: str) -> bool:
+    """Whether a leading clause is followed by a question ("hi, how do I sync?")."""
+    match = _LEADING_CLAUSE.match(text)
+    return match is not None and _is_question(match.group(2))
+
+
+def _is_question(text: str) -> bool:
+    """Whether `text` ends with "?" or starts with a question word."""
+    head = words(text)[:1]
+    return text.rstrip().endswith("?") or bool(_QUESTION_WORDS.intersection(head))
 
 
 def trailing_clause(text: str, max_words: int) -> str | None:
@@ -175,7 +189,25 @@ class KnowledgeSource(Protocol):
 
     def generation(self) -> str | None: ...
 
-    def sample_vectors(self, limit: int) -> np.ndarray: ...
+    def sample_records(self, limit: int) -> Sequence[Record]: ...
+
+
+@dataclass(frozen=True)
+class KnowledgeModel:
+    """What the router learns from one generation of the knowledge base."""
+
+    classifier: LogisticRegression | None  # None: a single intent and an empty knowledge base
+    topic_words: frozenset[str]
+
+
+def topic_words(documents: Iterable[str], examples: Iterable[str], min_count: int) -> frozenset[str]:
+    """Words of at least `min_count` of the `documents` that none of the `examples` uses: what the
+    knowledge base is about, not how people talk to the bot (`min_count` 0: none)."""
+    if min_count < 1:
+        return frozenset()
+    counts = Counter(word for document in documents for word in set(words(document)))
+    used = {word for example in examples for word in words(example)}
+    return frozenset(word for word, count in counts.items() if count >= min_count and word not in used)
 
 
 class IntentRouter:
@@ -192,8 +224,8 @@ class IntentRouter:
         self._owners = np.array([i for i, intent in enumerate(catalog.intents) for _ in intent.examples])
         self._examples = tuple(example for intent in catalog.intents for example in intent.examples)
         self._random = random.Random()
-        self._classifier: tuple[str | None, LogisticRegression | None] | None = None  # (generation, model)
-        self._classifier_lock = threading.Lock()
+        self._learned: tuple[str | None, KnowledgeModel] | None = None  # (generation, model)
+        self._learned_lock = threading.Lock()
 
     @property
     def vectors(self) -> np.ndarray:
@@ -225,27 +257,46 @@ class IntentRouter:
         return None if label == KNOWLEDGE else label
 
     def classifier(self) -> LogisticRegression | None:
-        """The classifier for the knowledge base as it is now (trained again after every change)."""
-        generation = self.knowledge.generation() if self.knowledge is not None else None
-        with self._classifier_lock:
-            if self._classifier is None or self._classifier[0] != generation:
-                self._classifier = (generation, self._train())
-            return self._classifier[1]
+        """The classifier for the knowledge base as it is now."""
+        return self.learned().classifier
 
-    def _train(self) -> LogisticRegression | None:
-        """A logistic regression on the examples' vectors and a sample of the knowledge base's vectors."""
+    def without_topic_words(self, text: str) -> str | None:
+        """`text` without the knowledge base's topic words, when it has some but at most
+        `dialogue.topic_words_max` of them (a question full of them is for the knowledge base), and no
+        question follows a leading clause, else None."""
+        if question_after_a_clause(text):  # "hi, how do I sync?" is a question however few its topic words
+            return None
+        topics = self.learned().topic_words
+        found = [word for word in _WORD.findall(text) if word.lower() in topics]
+        if not found or len(found) > self.settings.topic_words_max:
+            return None
+        rest = _WORD.sub(lambda word: "" if word.group().lower() in topics else word.group(), text)
+        rest = re.sub(r"\s+", " ", rest).strip()
+        return rest if words(rest) else None
+
+    def learned(self) -> KnowledgeModel:
+        """The classifier and topic words of the knowledge base as it is now (learned again after every change)."""
+        generation = self.knowledge.generation() if self.knowledge is not None else None
+        with self._learned_lock:
+            if self._learned is None or self._learned[0] != generation:
+                self._learned = (generation, self._learn())
+            return self._learned[1]
+
+    def _learn(self) -> KnowledgeModel:
+        """A logistic regression on the examples' vectors and a sample of the knowledge base's vectors,
+        and the topic words of that sample."""
         from sklearn.linear_model import LogisticRegression
 
         labels = [self.names[owner] for owner in self._owners]
         vectors = self.vectors
-        if self.knowledge is not None:
-            sample = self.knowledge.sample_vectors(KNOWLEDGE_SAMPLE)
-            if len(sample) and sample.shape[1] == vectors.shape[1]:
-                vectors = np.concatenate([vectors, sample])
-                labels += [KNOWLEDGE] * len(sample)
-        if len(set(labels)) < 2:
-            return None
-        return LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(vectors, labels)
+        sample = self.knowledge.sample_records(KNOWLEDGE_SAMPLE) if self.knowledge is not None else []
+        embeddings = [record.embedding for record in sample if record.embedding is not None]
+        if embeddings and len(embeddings[0]) == vectors.shape[1]:
+            vectors = np.concatenate([vectors, np.stack(embeddings)])
+            labels += [KNOWLEDGE] * len(embeddings)
+        classifier = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(vectors, labels) if len(set(labels)) > 1 else None
+        topics = topic_words((record.document for record in sample), self._examples, self.settings.topic_words_min_count)
+        return KnowledgeModel(classifier, topics)
 
     def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
         """The intent of a turn: the classifier's pick, when its score reaches the threshold and beats

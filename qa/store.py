@@ -206,11 +206,10 @@ class KnowledgeStore:
         collection = self.live()
         return collection.name if collection is not None else None
 
-    def sample_vectors(self, limit: int) -> np.ndarray:
-        """Up to `limit` vectors of the live generation, spread evenly over it."""
+    def sample_records(self, limit: int) -> list[Record]:
+        """Up to `limit` records of the live generation, with their embeddings, spread evenly over it."""
         step = max(1, -(-self.count() // max(limit, 1)))
-        vectors = [record.embedding for index, record in enumerate(self.records(with_embeddings=True)) if index % step == 0]
-        return np.stack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
+        return [record for index, record in enumerate(self.records(with_embeddings=True)) if index % step == 0]
 
     def records(self, with_embeddings: bool = False, where: dict[str, Any] | None = None) -> Iterator[Record]:
         """Every stored vector of the live generation (in batches)."""

@@ -60,6 +60,13 @@ def test_small_talk_and_hand_off_are_routed(demo_pipeline: ChatPipeline, message
     assert reply.sources == () and reply.answer
 
 
+@pytest.mark.parametrize(("most", "intent"), [(2, "handoff"), (0, "faq")])
+def test_small_talk_naming_a_topic_is_routed_without_its_topic_words(demo_pipeline: ChatPipeline, most: int, intent: str) -> None:
+    dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, topic_words_max=most)
+    pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
+    assert pipeline.ask("I need a human to look at my sync problem").intent == intent
+
+
 def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     reply = demo_pipeline.ask("How can I contact Skylark support by email?")
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"
@@ -137,8 +144,9 @@ def test_the_intent_classifier_learns_the_knowledge_base_and_follows_its_changes
     pipeline.indexer.ingest([str(faq)])
     store, router = pipeline.store, pipeline.dialogue.router
     generation, classifier = store.generation(), router.classifier()
-    assert generation is not None and store.sample_vectors(1).shape == (1, embedder.dimension)
-    assert len(store.sample_vectors(100)) == store.count()
+    assert generation is not None and len(store.sample_records(1)) == 1
+    assert store.sample_records(1)[0].embedding.shape == (embedder.dimension,)
+    assert len(store.sample_records(100)) == store.count()
     assert router.classify(embedder.run(["When is support open?"])[0]) is None
     entries.append({"id": "refund", "question": "Can I get a refund?", "answer": "Within 30 days."})
     faq.write_text(json.dumps({"entries": entries}), encoding="utf-8")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.store import Record
 from qa.types import Hit
 
 DIMENSION = 512
@@ -38,3 +39,18 @@ def hit(entry_id: str, score: float, question: str | None = None) -> Hit:
     """An FAQ hit with a bi-encoder score."""
     question = question or entry_id.replace("-", " ")
     return Hit(entry_id, question, f"Answer to {question}.", "faq.yaml", "faq", score)
+
+
+class FakeKnowledge:
+    """A knowledge base of a few question vectors, whose generation a test can change."""
+
+    def __init__(self, embedder: WordEmbedder, questions: list[str]) -> None:
+        self.name, self.samples = "g1", 0
+        self.records = [Record(f"q{n}", question, {}, vector) for n, (question, vector) in enumerate(zip(questions, embedder.run(questions)))]
+
+    def generation(self) -> str | None:
+        return self.name
+
+    def sample_records(self, limit: int) -> list[Record]:
+        self.samples += 1
+        return self.records[:limit]

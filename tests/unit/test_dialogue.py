@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from dialogue_fakes import WordEmbedder, hit
+from dialogue_fakes import FakeKnowledge, WordEmbedder, hit
 
 from qa.config import AnswerSettings, DialogueSettings, Settings
 from qa.dialogue import Dialogue
@@ -53,14 +53,16 @@ class Script:
 class Bot:
     """A Dialogue with a fake embedder and retriever, and the extractive reader, as the pipeline wires them."""
 
-    def __init__(self, tmp_path: Path, product_names: Sequence[str] = (), **dialogue: object) -> None:
+    def __init__(
+        self, tmp_path: Path, product_names: Sequence[str] = (), knowledge: FakeKnowledge | None = None, **dialogue: object
+    ) -> None:
         path = tmp_path / "intents.yaml"
         data = {"intents": INTENTS, "messages": MESSAGES, "product_names": list(product_names)}
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         settings = Settings(dialogue=DialogueSettings(intents=path, **dialogue))
         self.script = Script()
         self.embedder = WordEmbedder()
-        self.dialogue = Dialogue(settings, self.embedder, self.script.search, self.script.retrieve)
+        self.dialogue = Dialogue(settings, self.embedder, self.script.search, self.script.retrieve, knowledge)
         self.reader = ExtractiveReader(AnswerSettings())
         self.threshold = settings.threshold
 
@@ -121,6 +123,18 @@ def test_a_message_is_routed_again_without_the_product_names(tmp_path: Path, pro
     bot = Bot(tmp_path, product_names)
     faq_matches_all_but(bot, "hello there")
     assert bot.say("hello there Plus Plus Plus", [PLUS]).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("settings", "intent"),
+    [({}, "handoff"), ({"topic_words_max": 0}, "faq"), ({"topic_threshold": 0.99}, "faq")],
+)
+def test_a_message_is_routed_again_without_its_few_topic_words(tmp_path: Path, settings: dict, intent: str) -> None:
+    embedder = WordEmbedder()
+    knowledge = FakeKnowledge(embedder, ["sync fails", "sync conflicts", "sync on the plan"])
+    bot = Bot(tmp_path, knowledge=knowledge, topic_words_min_count=2, **settings)
+    faq_matches_all_but(bot, "talk to a human agent about")
+    assert bot.say("talk to a human agent about sync", [PLUS]).intent == intent
 
 
 def test_small_talk_gets_the_intents_reply_without_retrieval(bot: Bot) -> None:

@@ -5,13 +5,21 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
-from dialogue_fakes import WordEmbedder
+from dialogue_fakes import FakeKnowledge, WordEmbedder
 
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
-from qa.intents import BUILT_IN, KNOWLEDGE, IntentRouter, IntentsError, leading_clause, load_intents, trailing_clause
+from qa.intents import (
+    BUILT_IN,
+    KNOWLEDGE,
+    IntentRouter,
+    IntentsError,
+    leading_clause,
+    load_intents,
+    topic_words,
+    trailing_clause,
+)
 
 MESSAGES = {
     "clarify": "Did you mean {first} or {second}?",
@@ -162,21 +170,6 @@ def test_messages_are_filled_in(tmp_path: Path) -> None:
     assert route.message("offer_human") == "Shall I get a person?"
 
 
-class FakeKnowledge:
-    """A knowledge base of a few question vectors, whose generation a test can change."""
-
-    def __init__(self, embedder: WordEmbedder, questions: list[str]) -> None:
-        self.name, self.samples = "g1", 0
-        self.vectors = embedder.run(questions)
-
-    def generation(self) -> str | None:
-        return self.name
-
-    def sample_vectors(self, limit: int) -> np.ndarray:
-        self.samples += 1
-        return self.vectors[:limit]
-
-
 def test_the_classifier_sends_knowledge_base_questions_to_the_knowledge_base(tmp_path: Path) -> None:
     embedder = WordEmbedder()
     catalog = load_intents(write(tmp_path))
@@ -261,3 +254,28 @@ def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Pa
 def test_product_names_must_be_a_list_of_names(tmp_path: Path) -> None:
     with pytest.raises(IntentsError, match="product_names"):
         load_intents(write(tmp_path, product_names="Acme"))
+
+
+def test_topic_words_are_in_enough_stored_texts_and_in_no_intent_example() -> None:
+    documents = ["Sync fails on the Mac", "sync conflicts", "The pen syncs", "Agent hours for sync"]
+    assert topic_words(documents, ["talk to a human agent"], 2) == {"sync", "the"}
+    assert topic_words(documents, ["the end"], 3) == {"sync"}  # "sync" in three texts, case-folded
+    assert topic_words(documents, [], 0) == frozenset()  # 0: no topic words
+
+
+@pytest.mark.parametrize(
+    ("message", "most", "rest"),
+    [
+        ("talk to a human agent about Sync!", 2, "talk to a human agent about !"),
+        ("sync the plan, agent", 2, "the , agent"),  # two topic words
+        ("sync the plan, agent", 1, None),  # too many for the limit: a question for the knowledge base
+        ("talk to a human agent", 2, None),  # no topic word
+        ("sync plan", 2, None),  # nothing left
+        ("hello there, how do I sync?", 2, None),  # a question after a leading clause
+    ],
+)
+def test_a_message_without_its_few_topic_words(tmp_path: Path, message: str, most: int, rest: str | None) -> None:
+    embedder = WordEmbedder()
+    knowledge = FakeKnowledge(embedder, ["sync plan", "plan sync", "sync issues", "plan prices"])
+    route = IntentRouter(load_intents(write(tmp_path)), embedder, DialogueSettings(topic_words_max=most, topic_words_min_count=2), knowledge)
+    assert route.without_topic_words(message) == rest
