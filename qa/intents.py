@@ -6,10 +6,11 @@ with the knowledge base's own vectors as one more class, picks what a turn's vec
 retrieval uses) is: an intent or a question for the knowledge base. It is trained again whenever
 the knowledge base changes, and so are the knowledge base's topic words: words of several stored
 texts that no intent example uses ("sync", "invoice"). A message left to the knowledge base is
-routed once more without them when it has only a few ("I need a human about my sync problem"). The picked intent's score is the mean cosine similarity of its nearest
-examples; it wins when that score reaches `dialogue.intent_threshold` and beats the best FAQ entry's
-bi-encoder score by its margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's
-own `faq_ceiling`), so a knowledge base that answers "hello" itself keeps answering it.
+routed once more without them when it has only a few ("I need a human about my sync problem").
+The picked intent's score is the mean cosine similarity of its nearest examples; it wins when that
+score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score by its
+margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's own `faq_ceiling`), so
+a knowledge base that answers "hello" itself keeps answering it.
 """
 
 from __future__ import annotations
