@@ -123,7 +123,7 @@ class DialogueSettings:
     trailing_clause_max_words: int = 4  # the last clause of a statement, this long at most, for `trailing` intents
     topic_words_max: int = 2  # route a message again without the knowledge base's topic words when it has this many at most
     topic_words_min_count: int = 3  # a topic word is in this many stored texts at least, and in no intent example
-    topic_threshold: float = 0.55  # ... and the intent it is routed to must then score this much
+    topic_threshold: float = 0.6  # ... and the intent it is routed to must then score this much
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
