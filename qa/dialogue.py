@@ -112,7 +112,8 @@ class Dialogue:
         match = self._route_text(clause) if clause else None
         if match is None and (rest := self.router.without_topic_words(text)):
             match = self._route_text(rest)
-            return match if match is not None and match.score >= dialogue.topic_threshold else None
+            topical = match is not None and self.router.catalog.get(match.name).topical
+            return match if topical and match.score >= dialogue.topic_threshold else None
         return match
 
     def _route_text(self, text: str) -> IntentMatch | None:

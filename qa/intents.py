@@ -64,6 +64,7 @@ class Intent:
     margin: float | None = None
     faq_ceiling: float | None = None
     trailing: bool = False  # may end a message about something else: routed by its last clause
+    topical: bool = True  # may be said about a topic of the knowledge base: routed without its topic words
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
     where = f"{path}: intent '{name}'"
     if not isinstance(fields, dict):
         raise IntentsError(f"{where}: expected a mapping with 'examples' and 'replies'")
-    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling", "trailing"}
+    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling", "trailing", "topical"}
     if unknown:
         raise IntentsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     texts = {}
@@ -132,7 +133,7 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise IntentsError(f"{where}: '{key}' must be a number")
         numbers[key] = None if value is None else float(value)
-    flags = {key: bool(fields.get(key, False)) for key in ("offer_human", "trailing")}
+    flags = {key: bool(fields.get(key, key == "topical")) for key in ("offer_human", "trailing", "topical")}
     return Intent(str(name), texts["examples"], texts["replies"], **flags, **numbers)
 
 

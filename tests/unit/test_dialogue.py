@@ -54,10 +54,15 @@ class Bot:
     """A Dialogue with a fake embedder and retriever, and the extractive reader, as the pipeline wires them."""
 
     def __init__(
-        self, tmp_path: Path, product_names: Sequence[str] = (), knowledge: FakeKnowledge | None = None, **dialogue: object
+        self,
+        tmp_path: Path,
+        product_names: Sequence[str] = (),
+        knowledge: FakeKnowledge | None = None,
+        intents: dict | None = None,
+        **dialogue: object,
     ) -> None:
         path = tmp_path / "intents.yaml"
-        data = {"intents": INTENTS, "messages": MESSAGES, "product_names": list(product_names)}
+        data = {"intents": intents or INTENTS, "messages": MESSAGES, "product_names": list(product_names)}
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         settings = Settings(dialogue=DialogueSettings(intents=path, **dialogue))
         self.script = Script()
@@ -126,13 +131,19 @@ def test_a_message_is_routed_again_without_the_product_names(tmp_path: Path, pro
 
 
 @pytest.mark.parametrize(
-    ("settings", "intent"),
-    [({}, "handoff"), ({"topic_words_max": 0}, "faq"), ({"topic_threshold": 0.99}, "faq")],
+    ("settings", "topical", "intent"),
+    [
+        ({}, True, "handoff"),
+        ({"topic_words_max": 0}, True, "faq"),
+        ({"topic_threshold": 0.99}, True, "faq"),
+        ({}, False, "faq"),  # an intent marked `topical: false` is not reached this way
+    ],
 )
-def test_a_message_is_routed_again_without_its_few_topic_words(tmp_path: Path, settings: dict, intent: str) -> None:
+def test_a_message_is_routed_again_without_its_few_topic_words(tmp_path: Path, settings: dict, topical: bool, intent: str) -> None:
     embedder = WordEmbedder()
     knowledge = FakeKnowledge(embedder, ["sync fails", "sync conflicts", "sync on the plan"])
-    bot = Bot(tmp_path, knowledge=knowledge, topic_words_min_count=2, **settings)
+    intents = {**INTENTS, "handoff": {**INTENTS["handoff"], "topical": topical}}
+    bot = Bot(tmp_path, knowledge=knowledge, intents=intents, topic_words_min_count=2, **settings)
     faq_matches_all_but(bot, "talk to a human agent about")
     assert bot.say("talk to a human agent about sync", [PLUS]).intent == intent
 

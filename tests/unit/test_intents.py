@@ -227,6 +227,13 @@ def test_the_trailing_clause_is_split_off_only_after_a_statement_and_when_short(
     assert trailing_clause(message, max_words=4) == clause
 
 
+def test_yes_no_and_goodbye_are_not_reached_without_topic_words(tmp_path: Path) -> None:
+    catalog = load_intents(PROJECT_ROOT / "configs" / "intents.yaml")
+    assert {intent.name for intent in catalog.intents if not intent.topical} == {"affirm", "deny", "goodbye"}
+    custom = load_intents(write(tmp_path, {**INTENTS, "deny": {**INTENTS["deny"], "topical": False}}))
+    assert {intent.name: intent.topical for intent in custom.intents} == {"greeting": True, "handoff": True, "affirm": True, "deny": False}
+
+
 def test_intents_that_may_end_a_message_are_marked_trailing() -> None:
     catalog = load_intents(PROJECT_ROOT / "configs" / "intents.yaml")
     assert {intent.name for intent in catalog.intents if intent.trailing} == {"thanks", "goodbye", "complaint"}
