@@ -110,11 +110,16 @@ class Dialogue:
             return closing
         clause = leading_clause(plain, dialogue.leading_clause_max_words) if dialogue.leading_clause else None
         match = self._route_text(clause) if clause else None
-        if match is None and (rest := self.router.without_topic_words(text)):
-            match = self._route_text(rest)
-            topical = match is not None and self.router.catalog.get(match.name).topical
-            return match if topical and match.score >= dialogue.topic_threshold else None
-        return match
+        return match or self._route_without_topic_words(text)
+
+    def _route_without_topic_words(self, text: str) -> IntentMatch | None:
+        """The intent of the message without its few topic words, when that intent may be said about
+        a topic (`topical`) and scores at least `dialogue.topic_threshold`."""
+        rest = self.router.without_topic_words(text)
+        match = self._route_text(rest) if rest else None
+        if match is None or not self.router.catalog.get(match.name).topical:
+            return None
+        return match if match.score >= self.settings.dialogue.topic_threshold else None
 
     def _route_text(self, text: str) -> IntentMatch | None:
         """The intent of a text derived from the message (encoded again; the knowledge base is
