@@ -124,6 +124,11 @@ class DialogueSettings:
     topic_words_max: int = 2  # route a message again without the knowledge base's topic words when it has this many at most
     topic_words_min_count: int = 3  # a topic word is in this many stored texts at least, and in no intent example
     topic_threshold: float = 0.6  # ... and the intent it is routed to must then score this much
+    mixed_examples: int = 2  # the classifier also learns each topical example mixed with this many stored vectors (0: never)
+    mixed_weight: float = 0.7  # ... with this weight on the example (small talk about a topic, made up)
+    about_topic_probability: float = 0.3  # else route to the topical intent the classifier gives this probability at least
+    about_topic_score: float = 0.35  # ... when that intent scores this much
+    about_topic_faq_ceiling: float = 0.7  # ... and the best FAQ cosine is under this
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -138,6 +143,10 @@ class DialogueSettings:
             )
         if not -1 <= self.intent_threshold <= 1:
             raise ValueError("dialogue.intent_threshold must be a cosine similarity in [-1, 1]")
+        if self.mixed_examples < 0 or not 0 < self.mixed_weight <= 1 or not 0 <= self.about_topic_probability <= 1:
+            raise ValueError(
+                "dialogue.mixed_examples must be at least 0, mixed_weight in (0, 1], about_topic_probability in [0, 1]"
+            )
         if self.clarify_margin < 0 or self.clarify_margin_reranked < 0:
             raise ValueError("dialogue.clarify_margin and dialogue.clarify_margin_reranked must not be negative")
 

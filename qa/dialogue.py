@@ -77,7 +77,7 @@ class Dialogue:
         own_score = own[0].score if own else 0.0
         if self.router is not None and self.settings.dialogue.routing:
             with timer.stage("route"):
-                match = self._route(text, vector, own_score)
+                match = self._route(text, vector, own)
             if match is not None:
                 turn.reply = self._intent_reply(match.name, match.score, conversation)
                 return turn
@@ -89,18 +89,21 @@ class Dialogue:
             turn.reply = self._clarification(turn)
         return turn
 
-    def _route(self, text: str, vector: np.ndarray, own_score: float) -> IntentMatch | None:
-        """The intent of the message; else of the message without the product names ("thanks
-        Skylark"); else of its short last clause, for an intent that may end a message ("...,
-        unbelievable"), or of its leading clause when the rest is a short statement ("yes, the pen
-        one"): a closing at the end says what "ok, I'll try the web app, bye" is for; else of the
-        message without its few topic words ("I need a human about my sync problem"), when that
-        intent is clear. Product words pull small talk towards the knowledge base, whose texts are
+    def _route(self, text: str, vector: np.ndarray, own: Sequence[Hit]) -> IntentMatch | None:
+        """The intent of the message (`own`: its nearest FAQ entries); else of the message without the
+        product names ("thanks Skylark"); else of its short last clause, for an intent that may end a
+        message ("..., unbelievable"), or of its leading clause when the rest is a short statement
+        ("yes, the pen one"): a closing at the end says what "ok, I'll try the web app, bye" is for;
+        else of the message without its few topic words ("I need a human about my sync problem"),
+        when that intent is clear; else the intent the classifier still finds likely for small talk
+        about a topic. Product words pull small talk towards the knowledge base, whose texts are
         full of them."""
-        match = self.router.run(vector, own_score)
+        best = own[0] if own else None
+        match = self.router.run(vector, best.score if best else 0.0)
         plain = self.router.catalog.without_product_names(text)
-        if match is None and plain and plain != text:
-            match = self._route_text(plain)
+        named = match is None and bool(plain) and plain != text
+        plain_vector = self.router.embedder.run([plain])[0] if named else vector
+        match = match or (self._route_vector(plain_vector) if named else None)
         if match is not None:
             return match
         dialogue = self.settings.dialogue
@@ -109,8 +112,11 @@ class Dialogue:
         if closing is not None and self.router.catalog.get(closing.name).trailing:
             return closing
         clause = leading_clause(plain, dialogue.leading_clause_max_words) if dialogue.leading_clause else None
-        match = self._route_text(clause) if clause else None
-        return match or self._route_without_topic_words(text)
+        match = (self._route_text(clause) if clause else None) or self._route_without_topic_words(text)
+        if match is not None:
+            return match
+        plain_hits = self.search(plain_vector) if named else own
+        return self.router.about_topic(plain_vector, plain_hits[0] if plain_hits else None)
 
     def _route_without_topic_words(self, text: str) -> IntentMatch | None:
         """The intent of the message without its few topic words, when that intent may be said about
@@ -122,9 +128,12 @@ class Dialogue:
         return match if match.score >= self.settings.dialogue.topic_threshold else None
 
     def _route_text(self, text: str) -> IntentMatch | None:
-        """The intent of a text derived from the message (encoded again; the knowledge base is
-        searched only when the classifier picks an intent, not for the questions it sends there)."""
-        vector = self.router.embedder.run([text])[0]
+        """The intent of a text derived from the message (encoded again)."""
+        return self._route_vector(self.router.embedder.run([text])[0])
+
+    def _route_vector(self, vector: np.ndarray) -> IntentMatch | None:
+        """The intent of a derived text's vector (the knowledge base is searched only when the
+        classifier picks an intent, not for the questions it sends there)."""
         name = self.router.classify(vector)
         if name is None:
             return None

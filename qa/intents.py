@@ -7,6 +7,9 @@ retrieval uses) is: an intent or a question for the knowledge base. It is traine
 the knowledge base changes, and so are the knowledge base's topic words: words of several stored
 texts that no intent example uses ("sync", "invoice"). A message left to the knowledge base is
 routed once more without them when it has only a few ("I need a human about my sync problem").
+The classifier also learns made-up small talk about a topic (each example's vector mixed with a
+stored one), so a message still left to the knowledge base goes, last, to a topical intent it finds
+likely enough ("Thanks for explaining the Plus plan").
 The picked intent's score is the mean cosine similarity of its nearest examples; it wins when that
 score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score by its
 margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's own `faq_ceiling`), so
@@ -20,7 +23,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,12 +37,14 @@ if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
     from qa.store import Record
+    from qa.types import Hit
 
 BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "complaint", "affirm", "deny")
 MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
 KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the knowledge base
 KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
 CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
+MIX_SEED = 13  # the draw of the stored vectors that made-up small talk is mixed with
 _LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
 _TRAILING_CLAUSE = re.compile(r"^(.*\S)\s*[,!.;:]+\s*([^,!.;:?]+?)[\s!.]*$")
 _WORD = re.compile(r"[\w']+")
@@ -200,6 +205,29 @@ class KnowledgeModel:
 
     classifier: LogisticRegression | None  # None: a single intent and an empty knowledge base
     topic_words: frozenset[str]
+    entry_intents: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entries that answer an intent themselves
+
+
+def mixed_examples(
+    vectors: np.ndarray, labels: Sequence[str], knowledge: np.ndarray, count: int, weight: float, seed: int = MIX_SEED
+) -> tuple[np.ndarray, list[str]]:
+    """Small talk about a topic, made up: each example vector mixed with `count` stored vectors drawn
+    at random, `weight` on the example ("thanks" + "How do I pair the pen?"), with the example's label."""
+    if count < 1 or not len(vectors) or not len(knowledge):
+        return np.empty((0, knowledge.shape[1] if knowledge.ndim == 2 else 0), dtype=np.float32), []
+    drawn = knowledge[np.random.default_rng(seed).integers(len(knowledge), size=(len(vectors), count))]
+    mixed = weight * np.asarray(vectors)[:, None, :] + (1 - weight) * drawn
+    mixed /= np.maximum(np.linalg.norm(mixed, axis=-1, keepdims=True), 1e-12)
+    return mixed.reshape(-1, mixed.shape[-1]).astype(np.float32), [label for label in labels for _ in range(count)]
+
+
+def entry_intents(probabilities: np.ndarray, classes: Sequence[str], entry_ids: Sequence[str], threshold: float) -> dict[str, frozenset[str]]:
+    """The entries that answer an intent themselves: those with a stored text to which the classifier
+    gives that intent `threshold` at least (the demo's contact entry, for `handoff`)."""
+    found: dict[str, set[str]] = {}
+    for entry_id, row in zip(entry_ids, probabilities):
+        found.setdefault(entry_id, set()).update(name for name, p in zip(classes, row) if name != KNOWLEDGE and p >= threshold)
+    return {entry_id: frozenset(names) for entry_id, names in found.items() if names}
 
 
 def topic_words(documents: Iterable[str], examples: Iterable[str], min_count: int) -> frozenset[str]:
@@ -292,13 +320,46 @@ class IntentRouter:
         labels = [self.names[owner] for owner in self._owners]
         vectors = self.vectors
         sample = self.knowledge.sample_records(KNOWLEDGE_SAMPLE) if self.knowledge is not None else []
-        embeddings = [record.embedding for record in sample if record.embedding is not None]
-        if embeddings and len(embeddings[0]) == vectors.shape[1]:
-            vectors = np.concatenate([vectors, np.stack(embeddings)])
-            labels += [KNOWLEDGE] * len(embeddings)
-        classifier = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(vectors, labels) if len(set(labels)) > 1 else None
-        topics = topic_words((record.document for record in sample), self._examples, self.settings.topic_words_min_count)
-        return KnowledgeModel(classifier, topics)
+        stored = [record for record in sample if record.embedding is not None and len(record.embedding) == vectors.shape[1]]
+        knowledge = np.stack([record.embedding for record in stored]) if stored else np.empty((0, vectors.shape[1]))
+        settings = self.settings
+        mixed, mixed_labels = mixed_examples(vectors, labels, knowledge, settings.mixed_examples, settings.mixed_weight)
+        features = np.concatenate([vectors, knowledge, mixed])
+        labels += [KNOWLEDGE] * len(knowledge) + mixed_labels
+        if len(set(labels)) < 2:
+            return KnowledgeModel(None, frozenset())
+        classifier = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(features, labels)
+        topics = topic_words((record.document for record in sample), self._examples, settings.topic_words_min_count)
+        answered = entry_intents(
+            classifier.predict_proba(knowledge) if len(knowledge) else np.empty((0, 0)),
+            [str(name) for name in classifier.classes_],
+            [record.metadata.get("entry_id", record.id) for record in stored],
+            settings.about_topic_probability,
+        )
+        return KnowledgeModel(classifier, topics, answered)
+
+    def about_topic(self, vector: np.ndarray, best: Hit | None) -> IntentMatch | None:
+        """Small talk about a topic of the knowledge base ("Thanks for explaining the Plus plan"): the
+        topical intent to which the classifier gives `dialogue.about_topic_probability` at least, when
+        it scores `about_topic_score` at least, the best FAQ entry `best` is under
+        `about_topic_faq_ceiling`, and that entry does not answer the intent itself (a contact entry
+        keeps "Do you have a hotline I could phone?"). Off with `dialogue.mixed_examples: 0`."""
+        model, settings = self.learned(), self.settings
+        if model.classifier is None or settings.mixed_examples < 1:
+            return None
+        probabilities = dict(zip(map(str, model.classifier.classes_), model.classifier.predict_proba(vector[None, :])[0]))
+        probabilities.pop(KNOWLEDGE, None)
+        name = max(probabilities, key=probabilities.__getitem__)
+        faq_score, entry_id = (best.score, best.entry_id) if best is not None else (0.0, None)
+        if (
+            probabilities[name] < settings.about_topic_probability
+            or not self.catalog.get(name).topical
+            or faq_score >= settings.about_topic_faq_ceiling
+            or name in model.entry_intents.get(entry_id, ())
+        ):
+            return None
+        score = self.scores(vector)[name]
+        return IntentMatch(name, score) if score >= settings.about_topic_score else None
 
     def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
         """The intent of a turn: the classifier's pick, when its score reaches the threshold and beats

@@ -148,6 +148,20 @@ def test_a_message_is_routed_again_without_its_few_topic_words(tmp_path: Path, s
     assert bot.say("talk to a human agent about sync", [PLUS]).intent == intent
 
 
+@pytest.mark.parametrize(
+    ("settings", "intent"),
+    [({}, "handoff"), ({"mixed_examples": 0}, "faq"), ({"about_topic_faq_ceiling": 0.6}, "faq")],
+)
+def test_small_talk_about_a_topic_is_routed_last_to_the_intent_the_classifier_finds_likely(
+    tmp_path: Path, settings: dict, intent: str
+) -> None:
+    embedder = WordEmbedder()
+    knowledge = FakeKnowledge(embedder, ["sync plan", "plan sync issues", "sync issues on the mac", "plan prices", "talk to a human agent"])
+    bot = Bot(tmp_path, knowledge=knowledge, topic_words_max=0, **settings)
+    close = hit("sync-plan", 0.6, "sync plan")
+    assert bot.say("talk to a human agent about my sync plan", [close]).intent == intent
+
+
 def test_small_talk_gets_the_intents_reply_without_retrieval(bot: Bot) -> None:
     reply = bot.say("hello there", [FAR])
     assert (reply.intent, reply.answer, reply.answered) == ("greeting", "Hello!", True)

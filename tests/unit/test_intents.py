@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
-from dialogue_fakes import FakeKnowledge, WordEmbedder
+from dialogue_fakes import FakeKnowledge, WordEmbedder, hit
 
 from qa.config import PROJECT_ROOT, ConfigError, DialogueSettings
 from qa.intents import (
@@ -15,8 +16,10 @@ from qa.intents import (
     KNOWLEDGE,
     IntentRouter,
     IntentsError,
+    entry_intents,
     leading_clause,
     load_intents,
+    mixed_examples,
     topic_words,
     trailing_clause,
 )
@@ -286,3 +289,56 @@ def test_a_message_without_its_few_topic_words(tmp_path: Path, message: str, mos
     knowledge = FakeKnowledge(embedder, ["sync plan", "plan sync", "sync issues", "plan prices"])
     route = IntentRouter(load_intents(write(tmp_path)), embedder, DialogueSettings(topic_words_max=most, topic_words_min_count=2), knowledge)
     assert route.without_topic_words(message) == rest
+
+
+def test_mixed_examples_are_unit_vectors_that_lean_to_their_example() -> None:
+    examples, knowledge = np.eye(5)[:2], np.eye(5)[2:]
+    mixed, labels = mixed_examples(examples, ["thanks", "handoff"], knowledge, 3, 0.7)
+    assert mixed.shape == (6, 5) and labels == ["thanks"] * 3 + ["handoff"] * 3
+    assert np.allclose(np.linalg.norm(mixed, axis=1), 1.0)
+    for vector, example in zip(mixed, np.repeat(examples, 3, axis=0)):
+        assert vector @ example > (knowledge @ vector).max() > 0  # mostly the example, partly a stored text
+    assert np.array_equal(mixed_examples(examples, ["thanks", "handoff"], knowledge, 3, 0.7)[0], mixed)  # seeded
+    assert mixed_examples(examples, ["thanks", "handoff"], knowledge, 0, 0.7)[0].shape == (0, 5)  # 0: none
+
+
+def test_entries_that_answer_an_intent_themselves_are_found_by_the_classifiers_probabilities() -> None:
+    classes = [KNOWLEDGE, "handoff", "greeting"]
+    probabilities = np.array([[0.8, 0.2, 0.0], [0.5, 0.1, 0.4], [0.6, 0.35, 0.05], [0.9, 0.05, 0.05]])
+    found = entry_intents(probabilities, classes, ["contact", "hello-page", "contact", "pricing"], 0.3)
+    assert found == {"contact": {"handoff"}, "hello-page": {"greeting"}}
+
+
+def about_topic_router(tmp_path: Path, intents: dict | None = None, **settings: object) -> tuple[IntentRouter, WordEmbedder]:
+    embedder = WordEmbedder()
+    stored = ["sync plan", "plan sync issues", "sync issues on the mac", "plan prices", "talk to a human agent"]
+    route = IntentRouter(load_intents(write(tmp_path, intents)), embedder, DialogueSettings(**settings), FakeKnowledge(embedder, stored))
+    return route, embedder
+
+
+@pytest.mark.parametrize(
+    ("message", "best", "settings", "intent"),
+    [
+        ("talk to a human agent about my sync plan", hit("q0", 0.5), {}, "handoff"),  # likely enough, if not the most
+        ("talk to a human agent about my sync plan", hit("q0", 0.5), {"mixed_examples": 0}, None),  # off
+        ("talk to a human agent about my sync plan", hit("q0", 0.75), {}, None),  # the FAQ is too close
+        ("talk to a human agent about my sync plan", hit("q4", 0.5), {}, None),  # that entry answers handoff itself
+        ("sync issues on the mac", hit("q2", 0.5), {}, None),  # a question for the knowledge base
+        ("good morning from the mac", None, {}, "greeting"),
+        ("good morning from the mac", None, {"about_topic_score": 0.9}, None),  # the intent's own score is too low
+    ],
+)
+def test_small_talk_about_a_topic_is_learned_from_mixed_examples(
+    tmp_path: Path, message: str, best: object, settings: dict, intent: str | None
+) -> None:
+    route, embedder = about_topic_router(tmp_path, **settings)
+    vector = embedder.one(message)
+    match = route.about_topic(vector, best)
+    assert (match.name if match else None) == intent
+    assert route.classify(vector) != "handoff"  # the classifier's own pick is the knowledge base or the greeting
+    assert route.learned().entry_intents == {"q4": {"handoff"}}  # the stored "talk to a human agent"
+
+
+def test_intents_not_said_about_a_topic_are_not_reached_as_small_talk_about_one(tmp_path: Path) -> None:
+    route, embedder = about_topic_router(tmp_path, {**INTENTS, "greeting": {**INTENTS["greeting"], "topical": False}})
+    assert route.about_topic(embedder.one("good morning from the mac"), None) is None
