@@ -67,6 +67,24 @@ def test_small_talk_naming_a_topic_is_routed_without_its_topic_words(demo_pipeli
     assert pipeline.ask("I need a human to look at my sync problem").intent == intent
 
 
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("I need a human to look at my Plus billing", "handoff"),
+        ("hello from a Plus subscriber", "greeting"),
+        ("so you're a chatbot for the notes app?", "bot_capabilities"),
+        ("the app keeps crashing and I'm sick of it", "complaint"),
+    ],
+)
+def test_small_talk_about_a_topic_goes_to_the_intent_the_classifier_finds_likely(
+    demo_pipeline: ChatPipeline, message: str, intent: str
+) -> None:
+    assert demo_pipeline.ask(message).intent == intent
+    dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, mixed_examples=0)  # no made-up small talk: no last try
+    pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
+    assert pipeline.ask(message).intent in ("faq", "out_of_scope")
+
+
 def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     reply = demo_pipeline.ask("How can I contact Skylark support by email?")
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"
