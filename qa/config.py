@@ -124,7 +124,7 @@ class DialogueSettings:
     topic_words_max: int = 2  # route a message again without the knowledge base's topic words when it has this many at most
     topic_words_min_count: int = 3  # a topic word is in this many stored texts at least, and in no intent example
     topic_threshold: float = 0.6  # ... and the intent it is routed to must then score this much
-    mixed_examples: int = 2  # the classifier also learns each topical example mixed with this many stored vectors (0: never)
+    mixed_examples: int = 2  # the classifier also learns each example mixed with this many stored vectors (0: never)
     mixed_weight: float = 0.7  # ... with this weight on the example (small talk about a topic, made up)
     about_topic_probability: float = 0.3  # else route to the topical intent the classifier gives this probability at least
     about_topic_score: float = 0.35  # ... when that intent scores this much

@@ -214,7 +214,7 @@ def mixed_examples(
     """Small talk about a topic, made up: each example vector mixed with `count` stored vectors drawn
     at random, `weight` on the example ("thanks" + "How do I pair the pen?"), with the example's label."""
     if count < 1 or not len(vectors) or not len(knowledge):
-        return np.empty((0, knowledge.shape[1] if knowledge.ndim == 2 else 0), dtype=np.float32), []
+        return np.empty((0, knowledge.shape[-1]), dtype=np.float32), []
     drawn = knowledge[np.random.default_rng(seed).integers(len(knowledge), size=(len(vectors), count))]
     mixed = weight * np.asarray(vectors)[:, None, :] + (1 - weight) * drawn
     mixed /= np.maximum(np.linalg.norm(mixed, axis=-1, keepdims=True), 1e-12)

@@ -51,6 +51,12 @@ def test_invalid_value_is_rejected(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "chunking:\n  chunk_tokens: 50\n  overlap_tokens: 80\n"))
 
 
+@pytest.mark.parametrize("line", ["mixed_examples: -1", "mixed_weight: 0", "about_topic_probability: 1.5"])
+def test_invalid_made_up_small_talk_settings_are_rejected(tmp_path: Path, line: str) -> None:
+    with pytest.raises(ConfigError, match=line.split(":")[0]):
+        load_settings(write(tmp_path, f"dialogue:\n  {line}\n"))
+
+
 def test_ints_are_accepted_for_floats_and_paths_resolve_from_project_root(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "retrieval:\n  threshold: 1\ndata_dir: somewhere\n"))
     assert settings.retrieval.threshold == 1.0
