@@ -71,7 +71,7 @@ def test_small_talk_naming_a_topic_is_routed_without_its_topic_words(demo_pipeli
     ("message", "intent"),
     [
         ("I need a human to look at my Plus billing", "handoff"),
-        ("hello from a Plus subscriber", "greeting"),
+        ("hi from the android app", "greeting"),
         ("so you're a chatbot for the notes app?", "bot_capabilities"),
         ("the app keeps crashing and I'm sick of it", "complaint"),
     ],
