@@ -150,6 +150,7 @@ def run_kb_delete(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+CALIBRATE_OPTIONS = frozenset(("max_val_queries", "seed"))
 TRAIN_OPTIONS = frozenset(
     ("epochs", "max_queries", "max_val_queries", "negatives", "batch_size", "learning_rate", "max_length", "layers",
      "seed", "threads", "device", "eval_datasets", "eval_split", "max_eval_queries")
@@ -187,6 +188,8 @@ def add_eval_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--eval-datasets", nargs="+", choices=DATASETS, default=argparse.SUPPRESS)
     train.add_argument("--eval-split", choices=("val", "test"), default=argparse.SUPPRESS)
     train.add_argument("--device", default=argparse.SUPPRESS, help='"cuda" trains on a GPU (default: cpu)')
+    train.add_argument("--calibrate-only", action="store_true",
+                       help="fit the entry classifier's weight in the ranking of the model in --output on the val splits, without training")
     train.set_defaults(run=run_train_reranker)
 
 
@@ -230,12 +233,16 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_train_reranker(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.training.reranker import train_reranker
+    from qa.training.reranker import calibrate_reranker, train_reranker
 
     options = {key: value for key, value in vars(args).items() if key in TRAIN_OPTIONS}
-    result = train_reranker(Path(args.output), args.datasets_dir, args.datasets, **options)
+    if args.calibrate_only:
+        options = {key: value for key, value in options.items() if key in CALIBRATE_OPTIONS}
+        result = calibrate_reranker(Path(args.output), args.datasets_dir, args.datasets, **options)
+    else:
+        result = train_reranker(Path(args.output), args.datasets_dir, args.datasets, **options)
     print(json.dumps(result, indent=2))
-    print(f"saved the re-ranker to {args.output}")
+    print(f"saved the {'calibration' if args.calibrate_only else 're-ranker'} to {args.output}")
     return 0
 
 

@@ -66,6 +66,7 @@ class RerankerSettings:
     batch_size: int = 32
     threshold: float = 0.5
     quantize: bool = True  # int8 dynamic quantization of the linear layers on a CPU: about 3× faster re-ranking
+    classifier_min_vectors: float = 10.0  # the entry classifier orders hits when entries have this many vectors on average
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from qa.timing import StageTimer
 from qa.types import Hit, Reply, Source
 
 Search = Callable[[np.ndarray], Sequence[Hit]]  # the bi-encoder's nearest entries to a vector
-Retrieve = Callable[[str, np.ndarray, StageTimer], Sequence[Hit]]  # the final (re-ranked) hits of a query
+Retrieve = Callable[[str, np.ndarray, StageTimer, bool], Sequence[Hit]]  # the final (re-ranked) hits of a query
 
 _SECOND = re.compile(r"\b(second|2nd|2|latter|last|other|bottom)\b")
 _FIRST = re.compile(r"\b(first|1st|1|former|top)\b")
@@ -83,7 +83,7 @@ class Dialogue:
                 return turn
         plan = self.context.run(text, vector, own_score, conversation)
         turn.context_vector, turn.query_text = plan.context_vector, plan.text
-        turn.hits = self.retrieve(plan.text, plan.vector, timer)
+        turn.hits = self.retrieve(plan.text, plan.vector, timer, not plan.followup)  # a follow-up's vector mixes turns
         restated = pending is not None and turn.hits and turn.hits[0].entry_id in {o.entry_id for o in pending.options}
         if not restated:
             turn.reply = self._clarification(turn)

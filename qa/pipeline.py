@@ -9,6 +9,7 @@ from functools import cached_property
 from qa.config import Settings
 from qa.dialogue import Dialogue
 from qa.embedder import Embedder
+from qa.entry_classifier import EntryClassifier
 from qa.generation import GenerativeReader
 from qa.guards import InputRejected, check_input
 from qa.ingest.chunking import Chunker
@@ -30,7 +31,8 @@ class ChatPipeline:
         self.store = store or KnowledgeStore(settings)
         self.embedder = embedder or Embedder(settings.embedder)
         self.retriever = Retriever(self.store, settings.retrieval)
-        self.reranker = Reranker(settings.reranker) if settings.reranker.enabled else None
+        entries = EntryClassifier(self.store, settings.reranker.classifier_min_vectors)
+        self.reranker = Reranker(settings.reranker, entries) if settings.reranker.enabled else None
         self.reader = ExtractiveReader(settings.answer)
         self.dialogue = Dialogue(settings, self.embedder, search=self.retriever.run, retrieve=self.retrieve, knowledge=self.store)
 
@@ -96,18 +98,20 @@ class ChatPipeline:
         reply = self.dialogue.close(turn, reply)
         return Turn(_with_timings(reply, timer), turn.query_text, tuple(turn.hits))
 
-    def retrieve(self, text: str, vector, timer: StageTimer) -> list[Hit]:
+    def retrieve(self, text: str, vector, timer: StageTimer, classify: bool = True) -> list[Hit]:
         """The top_k hits for a query: nearest entries, re-ranked when a re-ranker is on."""
-        return list(self.rank(text, vector, timer).ranked[: self.settings.retrieval.top_k])
+        return list(self.rank(text, vector, timer, classify).ranked[: self.settings.retrieval.top_k])
 
-    def rank(self, text: str, vector, timer: StageTimer) -> Rankings:
-        """Every candidate of a query, in the retriever's order and re-ranked (`qa eval` reads both)."""
+    def rank(self, text: str, vector, timer: StageTimer, classify: bool = True) -> Rankings:
+        """Every candidate of a query, in the retriever's order and re-ranked (`qa eval` reads both);
+        `classify`: the knowledge base's entry classifier reads `vector` (one question's, not the
+        mix of a follow-up's turns, which it was not trained on)."""
         with timer.stage("retrieve"):
             retrieved = tuple(self.retriever.run(vector))
         ranked = retrieved
         if self.reranker is not None:
             with timer.stage("rerank"):
-                ranked = tuple(self.reranker.run(text, retrieved))
+                ranked = tuple(self.reranker.run(text, retrieved, vector if classify else None))
         return Rankings(retrieved, ranked)
 
 

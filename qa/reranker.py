@@ -2,8 +2,8 @@
 
 Pairs are built by `qa.reranking_model.pair_texts`, the function the model was trained with. A
 model folder that carries a `calibration.json` turns the cross-encoder's logit (and the
-bi-encoder's similarity) into a calibrated probability; a model without one (a hub model) gets
-the sigmoid of its logit.
+bi-encoder's similarity, the hit's support and the knowledge base's entry classifier) into a
+calibrated probability; a model without one (a hub model) gets the sigmoid of its logit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from qa.config import RerankerSettings
+from qa.entry_classifier import EntryClassifier
 from qa.models import ModelError, load_cross_encoder, resolve_model
 from qa.reranking_model import CALIBRATION_FILE, Calibration, load_calibration, score_hits
 from qa.types import Hit
@@ -30,10 +33,11 @@ SIGMOID = Calibration(logit_weight=1.0, similarity_weight=0.0, bias=0.0, thresho
 class Reranker:
     """Re-scores hits with a sentence-transformers CrossEncoder, loaded on first use."""
 
-    def __init__(self, settings: RerankerSettings) -> None:
+    def __init__(self, settings: RerankerSettings, entry_classifier: EntryClassifier | None = None) -> None:
         if settings.max_length < 8 or settings.batch_size < 1:
             raise ValueError("reranker.max_length must be at least 8 and reranker.batch_size at least 1")
         self.settings = settings
+        self.entry_classifier = entry_classifier
 
     @cached_property
     def model(self) -> CrossEncoder:
@@ -53,16 +57,28 @@ class Reranker:
         except ValueError as error:
             raise ModelError(f"re-ranker '{self.settings.model}': {error}") from error
 
+    @property
+    def reads_entry_classifier(self) -> bool:
+        """Whether the calibration reads the knowledge base's entry classifier (and one is given)."""
+        return self.entry_classifier is not None and self.calibration.classifier_weight != 0.0
+
     def load(self) -> None:
-        """Load the model and its calibration now (a broken calibration fails here, not in a turn)."""
+        """Load the model, its calibration and the entry classifier now (a broken calibration fails
+        here, not in a turn)."""
         self.model  # noqa: B018
         self.calibration  # noqa: B018
+        if self.reads_entry_classifier:
+            self.entry_classifier.fitted()
 
-    def run(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits with `rerank_score` set (a probability), best first (ties keep the retriever's order)."""
-        scores = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
-        rescored = [dataclasses.replace(hit, rerank_score=score) for hit, score in zip(hits, scores)]
-        return sorted(rescored, key=lambda hit: -(hit.rerank_score or 0.0))
+    def run(self, query: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> list[Hit]:
+        """The hits with `rerank_score` set (the calibrated probability), best first by the ranking score
+        (ties keep the retriever's order); `vector`, the query's, is what the entry classifier reads."""
+        if vector is not None and self.reads_entry_classifier:
+            probabilities = self.entry_classifier.probabilities(vector, [hit.entry_id for hit in hits])
+            hits = [dataclasses.replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities)]
+        scored = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
+        order = sorted(range(len(hits)), key=lambda index: -scored[index][1])
+        return [dataclasses.replace(hits[index], rerank_score=scored[index][0]) for index in order]
 
 
 @lru_cache(maxsize=4)

@@ -10,8 +10,14 @@ One pair per hit keeps a turn to 20 pairs.
 Calibration: a logistic regression (Platt scaling) on three features of a hit, the cross-encoder's
 logit (the highest over the hit's pairs), the bi-encoder's cosine similarity `hit.score`, and the
 hit's support (`support_scores`: the mean similarity of its 3 best matched vectors, a k-NN vote).
-Its output is the probability that the hit answers the query; it also orders the hits. It is
+Its output is the probability that the hit answers the query (the answer's confidence). It is
 fitted on the validation queries of several knowledge bases, so one threshold means the same on each.
+
+Ranking: the hits are ordered by the calibrated log-odds plus `classifier_weight` times the
+knowledge base's entry classifier's probability of the hit's entry (`hit.entry_probability`,
+`qa.entry_classifier`). That probability picks the right entry more often where entries have many
+phrasings, but its scale depends on how many (it is diffuse on an FAQ with three alternates per
+entry), so it orders the hits and stays out of the confidence.
 This module imports nothing heavy, so the pipeline can import it at start.
 """
 
@@ -63,8 +69,9 @@ def best_per_hit(pair_logits: Sequence[float], owners: Sequence[int], hits: int)
 
 def score_hits(
     model: CrossEncoder, query: str, hits: Sequence[Hit], calibration: Calibration, batch_size: int = 32
-) -> list[float]:
-    """The calibrated probability of each hit, scored in one pass (the pipeline's entry point)."""
+) -> list[tuple[float, float]]:
+    """The calibrated probability and the ranking score of each hit, scored in one pass (the
+    pipeline's entry point)."""
     if not hits:
         return []
     import torch
@@ -73,7 +80,7 @@ def score_hits(
     logits = model.predict(pairs, batch_size=batch_size, activation_fn=torch.nn.Identity(), show_progress_bar=False)
     best = best_per_hit(list(logits.reshape(-1)), owners, len(hits))
     return [
-        calibration.probability(logit, hit.score, support)
+        (calibration.probability(logit, hit.score, support), calibration.ranking(logit, hit.score, support, hit.entry_probability))
         for logit, hit, support in zip(best, hits, support_scores(hits))
     ]
 
@@ -95,7 +102,8 @@ def support_scores(hits: Sequence[Hit]) -> list[float]:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Platt scaling of (cross-encoder logit, bi-encoder similarity, support), and the answer threshold."""
+    """Platt scaling of (cross-encoder logit, bi-encoder similarity, support), the answer threshold,
+    and the weight of the entry probability in the ranking."""
 
     logit_weight: float
     similarity_weight: float
@@ -103,11 +111,20 @@ class Calibration:
     threshold: float
     method: str = "platt"
     support_weight: float = 0.0
+    classifier_weight: float = 0.0
+
+    def log_odds(self, logit: float, similarity: float, support: float = 0.0) -> float:
+        """The calibrated log-odds that a hit with these scores answers the query."""
+        return self.logit_weight * logit + self.similarity_weight * similarity + self.support_weight * support + self.bias
 
     def probability(self, logit: float, similarity: float, support: float = 0.0) -> float:
         """The calibrated probability that a hit with these scores answers the query."""
-        z = self.logit_weight * logit + self.similarity_weight * similarity + self.support_weight * support + self.bias
+        z = self.log_odds(logit, similarity, support)
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    def ranking(self, logit: float, similarity: float, support: float = 0.0, entry_probability: float = 0.0) -> float:
+        """The score that orders the hits: the log-odds, raised by the entry classifier's probability."""
+        return self.log_odds(logit, similarity, support) + self.classifier_weight * entry_probability
 
     def save(self, model_dir: str | Path) -> Path:
         """Write `calibration.json` into the model folder."""
@@ -125,8 +142,8 @@ def load_calibration(model_dir: str | Path) -> Calibration:
         raise ValueError(f"{path}: cannot read the re-ranker calibration ({error})") from error
     if data.get("method", "platt") != "platt":
         raise ValueError(f"{path}: unknown calibration method {data['method']!r}")
-    data = {"support_weight": 0.0, **data}  # calibrations fitted without the support feature
-    fields = ("logit_weight", "similarity_weight", "bias", "threshold", "support_weight")
+    data = {"support_weight": 0.0, "classifier_weight": 0.0, **data}  # calibrations fitted without those features
+    fields = ("logit_weight", "similarity_weight", "bias", "threshold", "support_weight", "classifier_weight")
     missing = [name for name in fields if not isinstance(data.get(name), (int, float))]
     if missing:
         raise ValueError(f"{path}: missing or non-numeric {', '.join(missing)}")

@@ -34,8 +34,8 @@ class RecordingPipeline(ChatPipeline):
 
     last_rankings: Rankings | None = None
 
-    def rank(self, text: str, vector, timer: StageTimer) -> Rankings:
-        self.last_rankings = super().rank(text, vector, timer)
+    def rank(self, text: str, vector, timer: StageTimer, classify: bool = True) -> Rankings:
+        self.last_rankings = super().rank(text, vector, timer, classify)
         return self.last_rankings
 
 

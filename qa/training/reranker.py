@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from qa.entry_classifier import fit_classifier
 from qa.reranking_model import Calibration, best_per_hit, hit_pairs, pair_texts, support_scores
 from qa.retriever import VECTORS_PER_ENTRY, group_matches
 from qa.store import Match
@@ -39,6 +40,7 @@ CANDIDATES = 20
 MRR_AT = 10
 BASELINE_THRESHOLD = 0.55  # the bi-encoder's cosine threshold (retrieval.threshold)
 FEATURE_MIX = (0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)  # weights of similarity, support over the logit
+CLASSIFIER_MIX = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)  # weights of the entry probability in the ranking (log-odds)
 TARGETS = {"clinc150_accuracy": 0.92, "clinc150_oos_recall": 0.80, "banking77_accuracy": 0.94}
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -75,21 +77,26 @@ class CandidateMiner:
                 metadata.append({**meta, "kind": kind})
         self.texts, self.metadata = texts, metadata
         self.vectors = embed(texts)
+        self.classifier = fit_classifier(self.vectors, [meta["entry_id"] for meta in metadata])
         self._positions: dict[str, list[int]] = {}
         for position, text in enumerate(texts):
             self._positions.setdefault(text, []).append(position)
         self.embed = embed
 
     def mine(self, queries: Sequence[Query], leave_out_self: bool = False, top_k: int = CANDIDATES) -> list[Candidates]:
-        """The top-k entries of each query; `leave_out_self` hides vectors equal to the query."""
+        """The top-k entries of each query, with the entry classifier's probabilities (the classifier
+        has seen the training utterances: on the train split they serve the pairs, not calibration);
+        `leave_out_self` hides vectors equal to the query."""
         query_vectors = self.embed([query.text for query in queries])
         results = []
         for start in range(0, len(queries), 256):
             sims = query_vectors[start : start + 256] @ self.vectors.T
-            for row, query in zip(sims, queries[start : start + 256]):
+            for row, query, vector in zip(sims, queries[start : start + 256], query_vectors[start : start + 256]):
                 if leave_out_self:
                     row[self._positions.get(query.text, [])] = -np.inf
-                results.append(Candidates(query, self._top_hits(row, top_k)))
+                hits = self._top_hits(row, top_k)
+                probabilities = self.classifier.probabilities(vector, [hit.entry_id for hit in hits])
+                results.append(Candidates(query, tuple(replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities))))
         return results
 
     def _top_hits(self, sims: np.ndarray, top_k: int) -> tuple[Hit, ...]:
@@ -212,9 +219,11 @@ def hit_logits(model: CrossEncoder, candidates: Sequence[Candidates], batch_size
 
 
 def hit_features(candidates: Sequence[Candidates], logits: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Per query, the features (logit, similarity, support) of each hit, one row per hit."""
+    """Per query, the features (logit, similarity, support, entry probability) of each hit, one row per hit."""
     return [
-        np.column_stack([row, [hit.score for hit in item.hits], support_scores(item.hits)]).reshape(-1, 3)
+        np.column_stack(
+            [row, [hit.score for hit in item.hits], support_scores(item.hits), [hit.entry_probability for hit in item.hits]]
+        ).reshape(-1, 4)
         for item, row in zip(candidates, logits)
     ]
 
@@ -243,12 +252,18 @@ def ranking_figures(candidates: Sequence[Candidates], scores: Sequence[np.ndarra
     return {name: result[name] for name in ("recall@1", f"mrr@{MRR_AT}")}
 
 
-def figures(candidates: Sequence[Candidates], scores: Sequence[np.ndarray], threshold: float) -> dict[str, float]:
-    """recall@1 and MRR@10 (in-scope queries), accuracy (right and confident), oos recall."""
+def figures(
+    candidates: Sequence[Candidates],
+    scores: Sequence[np.ndarray],
+    threshold: float,
+    confidences: Sequence[np.ndarray] | None = None,
+) -> dict[str, float]:
+    """recall@1 and MRR@10 (in-scope queries) of the order of `scores`, accuracy (right and the best
+    hit's confidence, default its score, at least `threshold`), oos recall."""
     reciprocal, top1, correct, in_scope, rejected, oos = [], [], 0, 0, 0, 0
-    for item, row in zip(candidates, scores):
+    for item, row, confidence in zip(candidates, scores, confidences if confidences is not None else scores):
         order = ranked(row)
-        confident = bool(order) and row[order[0]] >= threshold
+        confident = bool(order) and confidence[order[0]] >= threshold
         if item.query.intent is None:
             oos += 1
             rejected += not confident
@@ -275,21 +290,24 @@ def similarity_scores(candidates: Sequence[Candidates]) -> list[np.ndarray]:
 
 def calibrated_scores(
     calibration: Calibration, candidates: Sequence[Candidates], logits: Sequence[np.ndarray]
-) -> list[np.ndarray]:
-    """The calibrated probability of each hit."""
-    return [
-        np.asarray([calibration.probability(*features) for features in rows])
-        for rows in hit_features(candidates, logits)
-    ]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The ranking score and the calibrated probability of each hit."""
+    features = hit_features(candidates, logits)
+    rankings = [np.asarray([calibration.ranking(*row) for row in rows]) for rows in features]
+    probabilities = [np.asarray([calibration.probability(*row[:3]) for row in rows]) for rows in features]
+    return rankings, probabilities
 
 
 def choose_threshold(
-    val: dict[str, Sequence[Candidates]], scores: dict[str, Sequence[np.ndarray]], targets: dict[str, float] = TARGETS
+    val: dict[str, Sequence[Candidates]],
+    scores: dict[str, tuple[list[np.ndarray], list[np.ndarray]]],
+    targets: dict[str, float] = TARGETS,
 ) -> float:
     """The threshold that meets the most targets (of those these data sets have), then has the largest
     smallest margin over them (a target out of reach does not pull the others below theirs).
 
-    A target counts as met with one standard error to spare (sqrt(t(1 - t) / n) over the n val
+    `scores` holds each data set's ranking scores and probabilities (`calibrated_scores`). A target
+    counts as met with one standard error to spare (sqrt(t(1 - t) / n) over the n val
     queries of the figure), so that a threshold at the edge of a small val split holds on test.
     """
     grid = np.round(np.arange(0.0, 0.951, 0.01), 2)
@@ -297,7 +315,8 @@ def choose_threshold(
     for threshold in grid:
         margins = []
         for name, items in val.items():
-            result = figures(items, scores[name], float(threshold))
+            rankings, probabilities = scores[name]
+            result = figures(items, rankings, float(threshold), probabilities)
             out_of_scope = sum(item.query.intent is None for item in items)
             for metric, count in (("accuracy", len(items) - out_of_scope), ("oos_recall", out_of_scope)):
                 target = targets.get(f"{name}_{metric}")
@@ -432,22 +451,45 @@ def train_reranker(
     return result
 
 
-def fit_calibration(val: dict[str, Sequence[Candidates]], logits: dict[str, Sequence[np.ndarray]]) -> Calibration:
-    """Calibration fitted on the val candidates of all data sets, its threshold chosen there.
+def calibrate_reranker(
+    model_dir: str | Path,
+    data_dir: str | Path,
+    datasets: Sequence[str] = DATASETS,
+    *,
+    max_val_queries: int | None = None,
+    seed: int = 13,
+    embed: Embed | None = None,
+) -> dict[str, Any]:
+    """Fit the weight of the entry classifier in the ranking of a saved re-ranker on the val splits of
+    `datasets` (all their queries by default; `ranking_weight`), its weights, Platt scaling and
+    threshold unchanged; save the calibration and return its figures."""
+    from sentence_transformers import CrossEncoder
 
-    The ranking score is `logit + a * similarity + b * support`, with the (a, b) of FEATURE_MIX
-    that gives the best mean MRR@10 over the data sets (so re-ranking ranks at least as well on val
-    as the bi-encoder's features alone); Platt scaling of that score gives the probability that a
-    hit is the right entry.
+    from qa.reranking_model import load_calibration
+
+    model = CrossEncoder(str(model_dir), device="cpu", trust_remote_code=False)
+    embed, miners, rng = embed or bi_encoder_embed(), {}, random.Random(seed)
+    val = {name: mine_split(name, "val", data_dir, miners, embed, max_val_queries, rng) for name in datasets}
+    val_logits = {name: hit_logits(model, items) for name, items in val.items()}
+    calibration = load_calibration(model_dir)
+    calibration = replace(calibration, classifier_weight=ranking_weight(calibration, val, val_logits))
+    calibration.save(model_dir)
+    result = {"datasets": list(datasets), "calibration": asdict(calibration), "val": compare(val, val_logits, calibration)}
+    (Path(model_dir) / "calibration_figures.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def fit_calibration(val: dict[str, Sequence[Candidates]], logits: dict[str, Sequence[np.ndarray]]) -> Calibration:
+    """Calibration fitted on the val candidates of all data sets, its ranking and threshold chosen there.
+
+    The score is `logit + a * similarity + b * support`, with the (a, b) of FEATURE_MIX that gives
+    the best mean MRR@10 over the data sets (so re-ranking ranks at least as well on val as the
+    bi-encoder's features alone); Platt scaling of that score gives the probability that a hit is
+    the right entry. `fit_ranking` then adds the entry classifier and chooses the threshold.
     """
     features = {name: hit_features(val[name], logits[name]) for name in val}
-
-    def mean_mrr(direction: np.ndarray) -> float:
-        mixed = {name: [rows @ direction for rows in features[name]] for name in val}
-        return float(np.mean([ranking_figures(val[name], mixed[name])[f"mrr@{MRR_AT}"] for name in val]))
-
-    mixes = [np.asarray((1.0, a, b)) for a in FEATURE_MIX for b in FEATURE_MIX]
-    direction = max(mixes, key=lambda mix: (mean_mrr(mix), -mix.sum()))
+    mixes = [np.asarray((1.0, a, b, 0.0)) for a in FEATURE_MIX for b in FEATURE_MIX]
+    direction = max(mixes, key=lambda mix: (mean_mrr(val, features, mix), -mix.sum()))
     best, right = [], []
     for name, items in val.items():
         for item, rows in zip(items, features[name]):
@@ -456,24 +498,48 @@ def fit_calibration(val: dict[str, Sequence[Candidates]], logits: dict[str, Sequ
                 best.append(rows[top] @ direction)
                 right.append(item.hits[top].entry_id == item.query.intent)
     scale, bias = fit_platt(np.asarray(best), np.asarray(right, dtype=int))
-    logit_weight, similarity_weight, support_weight = (float(weight) for weight in scale * direction)
-    unthresholded = Calibration(logit_weight, similarity_weight, bias, threshold=0.5, support_weight=support_weight)
-    scores = {name: calibrated_scores(unthresholded, val[name], logits[name]) for name in val}
-    return replace(unthresholded, threshold=choose_threshold(val, scores))
+    logit_weight, similarity_weight, support_weight, _ = (float(weight) for weight in scale * direction)
+    return fit_ranking(Calibration(logit_weight, similarity_weight, bias, 0.5, support_weight=support_weight), val, logits)
+
+
+def fit_ranking(
+    calibration: Calibration, val: dict[str, Sequence[Candidates]], logits: dict[str, Sequence[np.ndarray]]
+) -> Calibration:
+    """`calibration` (its Platt scaling kept) with the weight of the entry probability in the ranking
+    that gives the best mean MRR@10 on val (of CLASSIFIER_MIX), and the threshold chosen there."""
+    with_ranking = replace(calibration, classifier_weight=ranking_weight(calibration, val, logits))
+    scores = {name: calibrated_scores(with_ranking, val[name], logits[name]) for name in val}
+    return replace(with_ranking, threshold=choose_threshold(val, scores))
+
+
+def ranking_weight(
+    calibration: Calibration, val: dict[str, Sequence[Candidates]], logits: dict[str, Sequence[np.ndarray]]
+) -> float:
+    """The weight of the entry probability (of CLASSIFIER_MIX) in the ranking that gives the best mean
+    MRR@10 on val, the smallest of equals."""
+    features = {name: hit_features(val[name], logits[name]) for name in val}
+    platt = np.asarray((calibration.logit_weight, calibration.similarity_weight, calibration.support_weight, 0.0))
+    return max(CLASSIFIER_MIX, key=lambda c: (mean_mrr(val, features, platt + (0.0, 0.0, 0.0, c)), -c))
+
+
+def mean_mrr(val: dict[str, Sequence[Candidates]], features: dict[str, list[np.ndarray]], direction: np.ndarray) -> float:
+    """The mean MRR@10 over the data sets of the hits ordered by `features @ direction`."""
+    return float(np.mean([ranking_figures(items, [rows @ direction for rows in features[name]])[f"mrr@{MRR_AT}"] for name, items in val.items()]))
 
 
 def compare(
     candidates: dict[str, Sequence[Candidates]], logits: dict[str, Sequence[np.ndarray]], calibration: Calibration
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per data set: the bi-encoder alone (cosine threshold 0.55) vs re-ranked and calibrated."""
-    return {
-        name: {
+    result = {}
+    for name, items in candidates.items():
+        rankings, probabilities = calibrated_scores(calibration, items, logits[name])
+        result[name] = {
             "bi_encoder": figures(items, similarity_scores(items), BASELINE_THRESHOLD),
             "cross_encoder_logit_only": ranking_figures(items, logits[name]),
-            "reranked": figures(items, calibrated_scores(calibration, items, logits[name]), calibration.threshold),
+            "reranked": figures(items, rankings, calibration.threshold, probabilities),
         }
-        for name, items in candidates.items()
-    }
+    return result
 
 
 def evaluate_reranker(

@@ -100,3 +100,54 @@ def banking_hit(entry_id: str, question: str, matched_text: str, matched_scores:
         entry_id, question, question, "banking77", "faq", matched_scores[0],
         matched_texts=(matched_text,), matched_scores=matched_scores,
     )  # fmt: skip
+
+
+FAQ = """\
+entries:
+  - id: reset-password
+    question: How do I reset my password?
+    answer: Choose "Forgot password" on the sign-in page.
+    alternate_questions: ["I forgot my password", "I cannot sign in any more", "my login does not work"]
+  - id: refund
+    question: Can I get a refund?
+    answer: Yes, within 30 days of purchase.
+    alternate_questions: ["I want my money back", "how do I return an order"]
+  - id: shipping
+    question: How long does shipping take?
+    answer: Three to five working days.
+"""
+
+
+def test_the_pipeline_orders_hits_by_the_entry_classifier_of_the_live_knowledge_base(
+    settings, make_pipeline, make_cross_encoder: MakeModel, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from qa.entry_classifier import EntryClassifier
+    from qa.timing import StageTimer
+
+    only_the_classifier = Calibration(0.0, 0.0, bias=0.0, threshold=0.5, classifier_weight=10.0)
+    model = dataclasses.replace(
+        settings.reranker, model=str(make_cross_encoder(only_the_classifier)), max_length=32, classifier_min_vectors=0
+    )
+    pipeline = make_pipeline(settings.replace(reranker=model))
+    faq = tmp_path / "faq.yaml"
+    faq.write_text(FAQ, encoding="utf-8")
+    pipeline.indexer.ingest([str(faq)])
+    text = "locked out of my account"
+    vector = pipeline.embedder.run([text])[0]
+
+    ranked = pipeline.rank(text, vector, StageTimer()).ranked
+    expected = EntryClassifier(pipeline.store).probabilities(vector, [hit.entry_id for hit in ranked])
+    assert [hit.entry_probability for hit in ranked] == pytest.approx(expected)
+    assert expected == sorted(expected, reverse=True) and expected[0] > expected[-1]
+    assert ranked[0].entry_id == "reset-password"
+    assert all(hit.rerank_score == pytest.approx(0.5) for hit in ranked), "the confidence leaves the classifier out"
+
+    faq.write_text(FAQ.split("  - id: refund")[0], encoding="utf-8")  # one entry left: the classifier is fitted again
+    pipeline.indexer.ingest([str(faq)])
+    assert [(hit.entry_id, hit.entry_probability) for hit in pipeline.rank(text, vector, StageTimer()).ranked] == [
+        ("reset-password", 1.0)
+    ]
+    pipeline = make_pipeline(settings.replace(reranker=dataclasses.replace(model, classifier_min_vectors=10)))
+    assert [hit.entry_probability for hit in pipeline.rank(text, vector, StageTimer()).ranked] == [0.0], "too few phrasings"

@@ -41,12 +41,14 @@ class Script:
     def __init__(self) -> None:
         self.hits: list[Hit] = []
         self.retrieved = 0
+        self.classified: list[bool] = []  # whether each retrieval let the entry classifier read its vector
 
     def search(self, vector: np.ndarray) -> Sequence[Hit]:
         return self.hits
 
-    def retrieve(self, text: str, vector: np.ndarray, timer: StageTimer) -> Sequence[Hit]:
+    def retrieve(self, text: str, vector: np.ndarray, timer: StageTimer, classify: bool) -> Sequence[Hit]:
         self.retrieved += 1
+        self.classified.append(classify)
         return self.hits
 
 
@@ -260,3 +262,11 @@ def test_turns_are_recorded_with_their_embeddings_and_answers(bot: Bot) -> None:
     assert [t.intent for t in turns] == ["greeting", "faq"]
     assert turns[1].answer.id == "plus-price"
     assert np.allclose(turns[1].vector, bot.embedder.one("how much does the plus plan cost"))
+
+
+def test_a_follow_up_is_retrieved_without_the_entry_classifier(bot: Bot) -> None:
+    bot.say("how much is Plus", [PLUS])
+    bot.say("and for teams?", [FAR])  # weak on its own: it follows up on Plus
+    latest = bot.dialogue.conversations.get("c1").turns[-1]
+    assert not np.allclose(latest.context_vector, latest.vector), "retrieved with the blend of both turns"
+    assert bot.script.classified == [True, False], "a follow-up's vector mixes turns: the classifier learned single questions"

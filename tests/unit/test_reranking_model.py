@@ -61,18 +61,19 @@ def test_probability_is_a_logistic_function_of_both_scores() -> None:
 
 
 def test_calibration_round_trips_through_its_file(tmp_path) -> None:
-    calibration = Calibration(1.5, 3.0, -4.0, threshold=0.42, support_weight=2.5)
+    calibration = Calibration(1.5, 3.0, -4.0, threshold=0.42, support_weight=2.5, classifier_weight=3.0)
     path = calibration.save(tmp_path)
     assert path.name == CALIBRATION_FILE
     assert load_calibration(tmp_path) == calibration
 
 
-def test_a_calibration_without_support_weight_loads_with_zero(tmp_path) -> None:
+def test_a_calibration_without_support_or_classifier_weight_loads_with_zero(tmp_path) -> None:
     fields = {"logit_weight": 1.0, "similarity_weight": 2.0, "bias": -1.0, "threshold": 0.3}
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps(fields))
     calibration = load_calibration(tmp_path)
-    assert calibration.support_weight == 0.0
+    assert (calibration.support_weight, calibration.classifier_weight) == (0.0, 0.0)
     assert calibration.probability(1.0, 0.5, support=100.0) == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert calibration.ranking(1.0, 0.5, 0.0, entry_probability=1.0) == pytest.approx(1.0)  # the log-odds alone
 
 
 def test_support_is_the_mean_of_three_matched_scores_with_missing_ones_at_the_floor() -> None:
@@ -120,5 +121,21 @@ def test_score_hits_scores_all_pairs_at_once_and_calibrates() -> None:
     hits = [make_hit("ab", ("cd",), score=0.9), make_hit("abc", ("de",), score=0.1, entry_id="e2")]
     scores = score_hits(model, "query", hits, calibration)
     assert len(model.calls) == 1
-    assert scores == pytest.approx([calibration.probability(7.0, 0.9), calibration.probability(8.0, 0.1)])
+    assert [probability for probability, _ in scores] == pytest.approx(
+        [calibration.probability(7.0, 0.9), calibration.probability(8.0, 0.1)]
+    )
+    assert [ranking for _, ranking in scores] == pytest.approx([2.0, 3.0])  # the log-odds without a classifier
     assert score_hits(model, "query", [], calibration) == []
+
+
+def test_the_entry_probability_orders_the_hits_and_stays_out_of_the_probability() -> None:
+    calibration = Calibration(1.0, 0.0, -5.0, threshold=0.5, classifier_weight=4.0)
+    hits = [make_hit("ab", ("cd",)), replace(make_hit("abc", ("de",), entry_id="e2"), entry_probability=0.5)]
+    (_, first_ranking), (second_probability, second_ranking) = score_hits(
+        FakeCrossEncoder(), "query", hits, calibration
+    )
+    assert second_probability == pytest.approx(calibration.probability(8.0, 0.7))
+    assert second_ranking == pytest.approx(calibration.log_odds(8.0, 0.7) + 2.0)
+    assert first_ranking == pytest.approx(calibration.log_odds(7.0, 0.7))
+    assert calibration.ranking(7.0, 0.7, 0.0, 1.0) > calibration.ranking(8.0, 0.7, 0.0, 0.0)
+
