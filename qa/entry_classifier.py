@@ -4,10 +4,10 @@ A logistic regression is fitted on every stored vector of the knowledge base (qu
 questions, "question\\nanswer", passages), each labelled with its entry. Its probability that a
 hit's entry is the query's is one of the re-ranker's features: where an entry has many phrasings
 (an intent with a hundred examples) it learns what they share, which the nearest vectors miss.
-With a few phrasings per entry (an FAQ's question and two or three alternates) it has too little
-to learn from, and it is not fitted: below `min_vectors` stored vectors per entry on average, every
-probability is 0 and the ranking is the calibrated score's. It is learned again after every change
-of the knowledge base, on first use.
+On the demo FAQ (a question and a few alternates per entry) it did not help (README), so below
+`min_vectors` stored vectors per entry on average it is not fitted: every probability is 0 and the
+ranking is the calibrated score's. It is learned again after every change of the knowledge base,
+on first use.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Pairs are built by `qa.reranking_model.pair_texts`, the function the model was trained with. A
 model folder that carries a `calibration.json` turns the cross-encoder's logit (and the
-bi-encoder's similarity, the hit's support and the knowledge base's entry classifier) into a
-calibrated probability; a model without one (a hub model) gets the sigmoid of its logit.
+bi-encoder's similarity and the hit's support) into a calibrated probability, and orders the hits
+with the knowledge base's entry classifier too; a model without one (a hub model) gets the sigmoid
+of its logit.
 """
 
 from __future__ import annotations

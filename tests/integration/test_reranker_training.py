@@ -56,6 +56,7 @@ def test_tiny_training_run_exports_a_model_that_loads_and_scores(tmp_path: Path)
     assert all(item.query.text not in hit.matched_texts for item in candidates for hit in item.hits)
     assert all(len(hit.matched_scores) == len(hit.matched_texts) for item in candidates for hit in item.hits)
     assert all(1 <= len(item.hits) <= 3 for item in candidates), "the retriever's grouping of the nearest vectors"
+    assert all(0.0 < sum(hit.entry_probability for hit in item.hits) <= 1.0 + 1e-6 for item in candidates)
 
     pairs = training_pairs(candidates, negatives=1, rng=random.Random(0))
     assert {label for _, _, label in pairs} == {0.0, 1.0}
@@ -68,7 +69,31 @@ def test_tiny_training_run_exports_a_model_that_loads_and_scores(tmp_path: Path)
     assert str(next(reloaded.model.parameters()).dtype) == "torch.float32"
     assert reloaded.model.config.num_hidden_layers == 1
     scores = score_hits(reloaded, candidates[0].query.text, candidates[0].hits, load_calibration(model_dir))
-    assert len(scores) == len(candidates[0].hits) and all(0.0 <= score <= 1.0 for score in scores)
+    assert len(scores) == len(candidates[0].hits) and all(0.0 <= probability <= 1.0 for probability, _ in scores)
     assert np.allclose(hit_logits(reloaded, candidates[:1])[0], hit_logits(model, candidates[:1])[0], atol=0.05), (
         "fp16 storage changes the logits only by rounding"
     )
+
+
+def test_calibrate_only_fits_the_entry_classifier_weight_and_keeps_the_rest(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from qa.config import PROJECT_ROOT
+    from qa.reranking_model import load_calibration
+    from qa.training.reranker import CLASSIFIER_MIX, calibrate_reranker
+
+    shipped = PROJECT_ROOT / "models" / "reranker"
+    if not (shipped / "model.safetensors").is_file():
+        pytest.skip("models/reranker is not there")
+    model_dir = tmp_path / "reranker"
+    shutil.copytree(shipped, model_dir)
+    before = load_calibration(model_dir)
+    result = calibrate_reranker(model_dir, DATA_DIR, ["banking77"], max_val_queries=40)
+    after = load_calibration(model_dir)
+    assert after.classifier_weight in CLASSIFIER_MIX and result["calibration"]["classifier_weight"] == after.classifier_weight
+    assert (after.logit_weight, after.support_weight, after.bias, after.threshold) == (
+        before.logit_weight, before.support_weight, before.bias, before.threshold
+    )  # fmt: skip
+    figures = json.loads((model_dir / "calibration_figures.json").read_text(encoding="utf-8"))
+    assert figures["val"]["banking77"]["reranked"]["mrr@10"] >= figures["val"]["banking77"]["bi_encoder"]["mrr@10"] - 0.05
