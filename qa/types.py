@@ -79,7 +79,7 @@ class Hit:
     category: str | None = None
     rerank_score: float | None = None
     matched_scores: tuple[float, ...] = ()  # the cosine similarity of each matched text
-    entry_probability: float = 0.0  # the knowledge base's entry classifier's, when the re-ranker reads it
+    entry_probability: float = 0.0  # the entry classifier's probability of this entry (set by the re-ranker)
 
     @property
     def is_passage(self) -> bool:
