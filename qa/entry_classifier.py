@@ -97,11 +97,15 @@ class EntryClassifier:
             return self._fitted[1]
 
     def _fit(self) -> FittedClassifier | None:
-        stored = [record for record in self.knowledge.records(with_embeddings=True) if record.embedding is not None]
-        if not stored:
+        """The classifier of the stored vectors; the gate reads the metadata alone (an FAQ's vectors
+        are not loaded for nothing)."""
+        entry_ids = [_entry_id(record) for record in self.knowledge.records()]
+        if not entry_ids or len(entry_ids) < self.min_vectors * len(set(entry_ids)):
             return None
-        entry_ids = [str(record.metadata.get("entry_id", record.id)) for record in stored]
-        if len(stored) < self.min_vectors * len(set(entry_ids)):
-            return None
-        vectors = np.stack([np.asarray(record.embedding, dtype=np.float32) for record in stored])
-        return fit_classifier(vectors, entry_ids)
+        records = [record for record in self.knowledge.records(with_embeddings=True) if record.embedding is not None]
+        vectors = np.stack([np.asarray(record.embedding, dtype=np.float32) for record in records])
+        return fit_classifier(vectors, [_entry_id(record) for record in records])
+
+
+def _entry_id(record: Record) -> str:
+    return str(record.metadata.get("entry_id", record.id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -45,14 +47,14 @@ def test_two_entries_and_one_entry_and_unknown_ids() -> None:
 
 class FakeStore:
     def __init__(self, records: list[Record]) -> None:
-        self.records_now, self.name, self.reads = records, "g1", 0
+        self.records_now, self.name, self.reads = records, "g1", 0  # reads: of the embeddings
 
     def generation(self) -> str | None:
         return self.name
 
     def records(self, with_embeddings: bool = False) -> list[Record]:
-        self.reads += 1
-        return self.records_now
+        self.reads += with_embeddings
+        return self.records_now if with_embeddings else [dataclasses.replace(r, embedding=None) for r in self.records_now]
 
 
 def test_the_classifier_is_fitted_again_only_after_a_change() -> None:
@@ -68,12 +70,14 @@ def test_the_classifier_is_fitted_again_only_after_a_change() -> None:
     assert store.reads == 2
     store.records_now, store.name = [], "g3"
     assert classifier.probabilities(vectors[0], ["e1", "e2"]) == [0.0, 0.0]
+    assert store.reads == 2
 
 
 def test_too_few_vectors_per_entry_fit_nothing() -> None:
     vectors, labels = clustered(3, 4)
     store = FakeStore([Record(f"r{i}", "text", {"entry_id": label}, vector) for i, (label, vector) in enumerate(zip(labels, vectors))])
     assert EntryClassifier(store, min_vectors=5).probabilities(vectors[0], ["e0", "e1"]) == [0.0, 0.0]
+    assert store.reads == 0, "the gate reads no embeddings"
     assert EntryClassifier(store, min_vectors=4).fitted() is not None
     with pytest.raises(ValueError, match="classifier_min_vectors"):
         EntryClassifier(store, min_vectors=-1)
