@@ -130,6 +130,7 @@ class DialogueSettings:
     about_topic_probability: float = 0.3  # else route to the topical intent the classifier gives this probability at least
     about_topic_score: float = 0.35  # ... when that intent scores this much
     about_topic_faq_ceiling: float = 0.7  # ... and the best FAQ cosine is under this
+    retry_answer_ceiling: float = 0.95  # no retry wins where the whole message is answered this confidently (> 1: never)
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -148,8 +149,8 @@ class DialogueSettings:
             raise ValueError(
                 "dialogue.mixed_examples must be at least 0, mixed_weight in (0, 1], about_topic_probability in [0, 1]"
             )
-        if self.clarify_margin < 0 or self.clarify_margin_reranked < 0:
-            raise ValueError("dialogue.clarify_margin and dialogue.clarify_margin_reranked must not be negative")
+        if min(self.clarify_margin, self.clarify_margin_reranked, self.retry_answer_ceiling) < 0:
+            raise ValueError("dialogue.clarify_margin, clarify_margin_reranked and retry_answer_ceiling must not be negative")
 
 
 @dataclass(frozen=True)

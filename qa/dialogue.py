@@ -77,7 +77,7 @@ class Dialogue:
         own_score = own[0].score if own else 0.0
         if self.router is not None and self.settings.dialogue.routing:
             with timer.stage("route"):
-                match = self._route(text, vector, own)
+                match = self._route(text, vector, own, timer)
             if match is not None:
                 turn.reply = self._intent_reply(match.name, match.score, conversation)
                 return turn
@@ -89,21 +89,32 @@ class Dialogue:
             turn.reply = self._clarification(turn)
         return turn
 
-    def _route(self, text: str, vector: np.ndarray, own: Sequence[Hit]) -> IntentMatch | None:
-        """The intent of the message (`own`: its nearest FAQ entries); else of the message without the
-        product names ("thanks Skylark"); else of its short last clause, for an intent that may end a
-        message ("..., unbelievable"), or of its leading clause when the rest is a short statement
-        ("yes, the pen one"): a closing at the end says what "ok, I'll try the web app, bye" is for;
-        else of the message without its few topic words ("I need a human about my sync problem"),
-        when that intent is clear; else the intent the classifier still finds likely for small talk
-        about a topic. Product words pull small talk towards the knowledge base, whose texts are
-        full of them."""
-        best = own[0] if own else None
-        match = self.router.run(vector, best.score if best else 0.0)
+    def _route(self, text: str, vector: np.ndarray, own: Sequence[Hit], timer: StageTimer) -> IntentMatch | None:
+        """The intent of the message (`own`: its nearest FAQ entries), else of a retry (`_retry`),
+        unless the knowledge base answers the whole message with a confidence of
+        `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no question
+        about the bot, whatever its leading clause says)."""
+        match = self.router.run(vector, own[0].score if own else 0.0)
+        if match is not None:
+            return match
+        match = self._retry(text, vector, own)
+        if match is None or self.settings.dialogue.retry_answer_ceiling > 1:
+            return match
+        hits = self.retrieve(text, vector, timer, True)
+        return None if hits and hits[0].confidence >= self.settings.dialogue.retry_answer_ceiling else match
+
+    def _retry(self, text: str, vector: np.ndarray, own: Sequence[Hit]) -> IntentMatch | None:
+        """The intent of the message without the product names ("thanks Skylark"); else of its short
+        last clause, for an intent that may end a message ("..., unbelievable"), or of its leading
+        clause when the rest is a short statement ("yes, the pen one"): a closing at the end says what
+        "ok, I'll try the web app, bye" is for; else of the message without its few topic words ("I
+        need a human about my sync problem"), when that intent is clear; else the intent the
+        classifier still finds likely for small talk about a topic. Product words pull small talk
+        towards the knowledge base, whose texts are full of them."""
         plain = self.router.catalog.without_product_names(text)
-        named = match is None and bool(plain) and plain != text
+        named = bool(plain) and plain != text
         plain_vector = self.router.embedder.run([plain])[0] if named else vector
-        match = match or (self._route_vector(plain_vector) if named else None)
+        match = self._route_vector(plain_vector) if named else None
         if match is not None:
             return match
         dialogue = self.settings.dialogue

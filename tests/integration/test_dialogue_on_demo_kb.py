@@ -85,6 +85,16 @@ def test_small_talk_about_a_topic_goes_to_the_intent_the_classifier_finds_likely
     assert pipeline.ask(message).intent in ("faq", "out_of_scope")
 
 
+@pytest.mark.parametrize(("ceiling", "routed"), [(0.95, True), (0.8, False)])
+def test_a_retry_loses_to_a_confident_answer_to_the_whole_message(demo_pipeline: ChatPipeline, ceiling: float, routed: bool) -> None:
+    message = "yes, it's the Skylark Pen"  # "yes" by its leading clause; the re-ranker gives the pen entry about 0.9
+    dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, retry_answer_ceiling=ceiling)
+    pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
+    reply = pipeline.ask(message)
+    assert (reply.intent == "affirm") == routed
+    assert routed or reply.sources[0].id.startswith("pen")
+
+
 def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     reply = demo_pipeline.ask("How can I contact Skylark support by email?")
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"

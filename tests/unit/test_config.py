@@ -51,8 +51,10 @@ def test_invalid_value_is_rejected(tmp_path: Path) -> None:
         load_settings(write(tmp_path, "chunking:\n  chunk_tokens: 50\n  overlap_tokens: 80\n"))
 
 
-@pytest.mark.parametrize("line", ["mixed_examples: -1", "mixed_weight: 0", "about_topic_probability: 1.5"])
-def test_invalid_made_up_small_talk_settings_are_rejected(tmp_path: Path, line: str) -> None:
+@pytest.mark.parametrize(
+    "line", ["mixed_examples: -1", "mixed_weight: 0", "about_topic_probability: 1.5", "retry_answer_ceiling: -0.1"]
+)
+def test_invalid_routing_settings_are_rejected(tmp_path: Path, line: str) -> None:
     with pytest.raises(ConfigError, match=line.split(":")[0]):
         load_settings(write(tmp_path, f"dialogue:\n  {line}\n"))
 

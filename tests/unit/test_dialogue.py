@@ -107,6 +107,24 @@ def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: 
 
 
 @pytest.mark.parametrize(
+    ("confidence", "ceiling", "intent", "retrievals"),
+    [
+        (0.97, 0.95, "faq", 2),  # the whole message is answered confidently: the check's retrieval, then the turn's
+        (0.90, 0.95, "greeting", 1),  # ... not confidently enough
+        (0.97, 1.01, "greeting", 0),  # the check is off
+    ],
+)
+def test_a_retry_loses_to_a_confident_answer_to_the_whole_message(
+    tmp_path: Path, confidence: float, ceiling: float, intent: str, retrievals: int
+) -> None:
+    bot = Bot(tmp_path, retry_answer_ceiling=ceiling)
+    faq_matches_all_but(bot, "hello there")
+    confident = dataclasses.replace(PLUS, rerank_score=confidence)
+    assert bot.say("hello there, Plus plan cost", [confident]).intent == intent
+    assert bot.script.retrieved == retrievals
+
+
+@pytest.mark.parametrize(
     ("message", "max_words", "intent"),
     [
         ("Plus plan cost, this is useless", 4, "complaint"),  # a complaint may end a message
