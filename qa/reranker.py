@@ -73,9 +73,9 @@ class Reranker:
 
     def run(self, query: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> list[Hit]:
         """The hits with `rerank_score` set (the calibrated probability), best first by the ranking score
-        (ties keep the retriever's order); `vector`, the query's, is what the entry classifier reads."""
+        (ties keep the retriever's order); the entry classifier reads `vector`, the query's, and its text."""
         if vector is not None and self.reads_entry_classifier:
-            probabilities = self.entry_classifier.probabilities(vector, [hit.entry_id for hit in hits])
+            probabilities = self.entry_classifier.probabilities(vector, [hit.entry_id for hit in hits], query)
             hits = [dataclasses.replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities)]
         scored = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
         order = sorted(range(len(hits)), key=lambda index: -scored[index][1])

@@ -77,7 +77,7 @@ class CandidateMiner:
                 metadata.append({**meta, "kind": kind})
         self.texts, self.metadata = texts, metadata
         self.vectors = embed(texts)
-        self.classifier = fit_classifier(self.vectors, [meta["entry_id"] for meta in metadata])
+        self.classifier = fit_classifier(self.vectors, [meta["entry_id"] for meta in metadata], texts)
         self._positions: dict[str, list[int]] = {}
         for position, text in enumerate(texts):
             self._positions.setdefault(text, []).append(position)
@@ -95,7 +95,7 @@ class CandidateMiner:
                 if leave_out_self:
                     row[self._positions.get(query.text, [])] = -np.inf
                 hits = self._top_hits(row, top_k)
-                probabilities = self.classifier.probabilities(vector, [hit.entry_id for hit in hits])
+                probabilities = self.classifier.probabilities(vector, [hit.entry_id for hit in hits], query.text)
                 results.append(Candidates(query, tuple(replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities))))
         return results
 

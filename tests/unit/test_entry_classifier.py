@@ -33,6 +33,24 @@ def test_probabilities_are_those_of_the_logistic_regression() -> None:
     assert max(range(5), key=lambda i: fitted.probabilities(query, [f"e{i}"])[0]) == 1  # vector 7 is e1's
 
 
+def test_the_words_of_the_query_share_the_probability_with_its_vector() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    vectors, labels = clustered(3, 4)
+    topics = {"e0": "my card was stolen", "e1": "what is the top up limit", "e2": "wrong exchange rate"}
+    texts = [f"{topics[label]} {n}" for n, label in enumerate(labels)]
+    with_words, vectors_alone = fit_classifier(vectors, labels, texts), fit_classifier(vectors, labels)
+    words = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True), LogisticRegression(C=10.0, max_iter=300))
+    words.fit(texts, labels)
+    ids, query, text = ["e0", "e1", "e2"], vectors[5], "someone stole my card"  # the vector is e1's, the words e0's
+    expected = 0.5 * np.asarray(vectors_alone.probabilities(query, ids)) + 0.5 * words.predict_proba([text])[0]
+    assert with_words.probabilities(query, ids, text) == pytest.approx(expected, abs=1e-6)
+    assert with_words.probabilities(query, ids, text)[0] > vectors_alone.probabilities(query, ids)[0]
+    assert with_words.probabilities(query, ids) == vectors_alone.probabilities(query, ids)  # no text: the vector alone
+
+
 def test_two_entries_and_one_entry_and_unknown_ids() -> None:
     vectors, labels = clustered(2, 5)
     two = fit_classifier(vectors, labels)
