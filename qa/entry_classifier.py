@@ -1,4 +1,4 @@
-"""The knowledge base's entry classifier: which entry a query vector belongs to.
+"""The knowledge base's entry classifier: which entry a query (its vector and its words) belongs to.
 
 A logistic regression is fitted on every stored vector of the knowledge base (questions, alternate
 questions, "question\\nanswer", passages), each labelled with its entry, and another on the stored
