@@ -67,6 +67,7 @@ class RerankerSettings:
     threshold: float = 0.5
     quantize: bool = True  # int8 dynamic quantization of the linear layers on a CPU: about 3× faster re-ranking
     classifier_min_vectors: float = 10.0  # the entry classifier orders hits when entries have this many vectors on average
+    classifier_floor: float = 0.15  # ... and a hit it gives under this probability is no answer (confidence 0)
 
 
 @dataclass(frozen=True)

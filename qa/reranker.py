@@ -35,8 +35,8 @@ class Reranker:
     """Re-scores hits with a sentence-transformers CrossEncoder, loaded on first use."""
 
     def __init__(self, settings: RerankerSettings, entry_classifier: EntryClassifier | None = None) -> None:
-        if settings.max_length < 8 or settings.batch_size < 1:
-            raise ValueError("reranker.max_length must be at least 8 and reranker.batch_size at least 1")
+        if settings.max_length < 8 or settings.batch_size < 1 or not 0 <= settings.classifier_floor <= 1:
+            raise ValueError("reranker.max_length must be at least 8, batch_size at least 1, classifier_floor in [0, 1]")
         self.settings = settings
         self.entry_classifier = entry_classifier
 
@@ -73,13 +73,19 @@ class Reranker:
 
     def run(self, query: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> list[Hit]:
         """The hits with `rerank_score` set (the calibrated probability), best first by the ranking score
-        (ties keep the retriever's order); the entry classifier reads `vector`, the query's, and its text."""
-        if vector is not None and self.reads_entry_classifier:
+        (ties keep the retriever's order); the entry classifier reads `vector`, the query's, and its text,
+        and where it is fitted, a hit it gives under `classifier_floor` scores 0: no answer."""
+        floor = 0.0
+        if vector is not None and self.reads_entry_classifier and self.entry_classifier.fitted() is not None:
             probabilities = self.entry_classifier.probabilities(vector, [hit.entry_id for hit in hits], query)
             hits = [dataclasses.replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities)]
+            floor = self.settings.classifier_floor
         scored = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)
         order = sorted(range(len(hits)), key=lambda index: -scored[index][1])
-        return [dataclasses.replace(hits[index], rerank_score=scored[index][0]) for index in order]
+        return [
+            dataclasses.replace(hits[index], rerank_score=scored[index][0] if hits[index].entry_probability >= floor else 0.0)
+            for index in order
+        ]
 
 
 @lru_cache(maxsize=4)

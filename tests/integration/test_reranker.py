@@ -128,8 +128,9 @@ def test_the_pipeline_orders_hits_by_the_entry_classifier_of_the_live_knowledge_
 
     only_the_classifier = Calibration(0.0, 0.0, bias=0.0, threshold=0.5, classifier_weight=10.0)
     model = dataclasses.replace(
-        settings.reranker, model=str(make_cross_encoder(only_the_classifier)), max_length=32, classifier_min_vectors=0
-    )
+        settings.reranker,
+        model=str(make_cross_encoder(only_the_classifier)), max_length=32, classifier_min_vectors=0, classifier_floor=0.0,
+    )  # fmt: skip
     pipeline = make_pipeline(settings.replace(reranker=model))
     faq = tmp_path / "faq.yaml"
     faq.write_text(FAQ, encoding="utf-8")
@@ -143,6 +144,10 @@ def test_the_pipeline_orders_hits_by_the_entry_classifier_of_the_live_knowledge_
     assert expected == sorted(expected, reverse=True) and expected[0] > expected[-1]
     assert ranked[0].entry_id == "reset-password"
     assert all(hit.rerank_score == pytest.approx(0.5) for hit in ranked), "the confidence leaves the classifier out"
+    floored = make_pipeline(settings.replace(reranker=dataclasses.replace(model, classifier_floor=0.2)))
+    scores = [(hit.entry_probability >= 0.2, hit.rerank_score) for hit in floored.rank(text, vector, StageTimer()).ranked]
+    assert all(score == (pytest.approx(0.5) if sure else 0.0) for sure, score in scores), "no answer where the classifier is unsure"
+    assert {sure for sure, _ in scores} == {True, False}
 
     faq.write_text(FAQ.split("  - id: refund")[0], encoding="utf-8")  # one entry left: the classifier is fitted again
     pipeline.indexer.ingest([str(faq)])

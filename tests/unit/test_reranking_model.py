@@ -139,3 +139,12 @@ def test_the_entry_probability_orders_the_hits_and_stays_out_of_the_probability(
     assert first_ranking == pytest.approx(calibration.log_odds(7.0, 0.7))
     assert calibration.ranking(7.0, 0.7, 0.0, 1.0) > calibration.ranking(8.0, 0.7, 0.0, 0.0)
 
+
+
+@pytest.mark.parametrize("settings", [{"max_length": 4}, {"batch_size": 0}, {"classifier_floor": 1.5}, {"classifier_floor": -0.1}])
+def test_bad_reranker_settings_are_refused(settings: dict) -> None:
+    from qa.config import RerankerSettings
+    from qa.reranker import Reranker
+
+    with pytest.raises(ValueError, match=next(iter(settings))):
+        Reranker(RerankerSettings(**settings))
