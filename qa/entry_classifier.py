@@ -104,11 +104,6 @@ class EntryClassifier:
         self._fitted: tuple[str | None, FittedClassifier | None] | None = None  # (generation, classifier)
         self._lock = threading.Lock()
 
-    def probabilities(self, vector: np.ndarray, entry_ids: Sequence[str], text: str | None = None) -> list[float]:
-        """The probability that the query of `vector` (and `text`) is about each of `entry_ids`."""
-        fitted = self.fitted()
-        return fitted.probabilities(vector, entry_ids, text) if fitted is not None else [0.0] * len(entry_ids)
-
     def fitted(self) -> FittedClassifier | None:
         """The classifier of the live generation (None: an empty knowledge base, or too few vectors per entry)."""
         generation = self.knowledge.generation()

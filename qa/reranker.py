@@ -76,8 +76,9 @@ class Reranker:
         (ties keep the retriever's order); the entry classifier reads `vector`, the query's, and its text,
         and where it is fitted, a hit it gives under `classifier_floor` scores 0: no answer."""
         floor = 0.0
-        if vector is not None and self.reads_entry_classifier and self.entry_classifier.fitted() is not None:
-            probabilities = self.entry_classifier.probabilities(vector, [hit.entry_id for hit in hits], query)
+        classifier = self.entry_classifier.fitted() if vector is not None and self.reads_entry_classifier else None
+        if classifier is not None:
+            probabilities = classifier.probabilities(vector, [hit.entry_id for hit in hits], query)
             hits = [dataclasses.replace(hit, entry_probability=p) for hit, p in zip(hits, probabilities)]
             floor = self.settings.classifier_floor
         scored = score_hits(self.model, query, hits, self.calibration, self.settings.batch_size)

@@ -139,7 +139,7 @@ def test_the_pipeline_orders_hits_by_the_entry_classifier_of_the_live_knowledge_
     vector = pipeline.embedder.run([text])[0]
 
     ranked = pipeline.rank(text, vector, StageTimer()).ranked
-    expected = EntryClassifier(pipeline.store).probabilities(vector, [hit.entry_id for hit in ranked], text)
+    expected = EntryClassifier(pipeline.store).fitted().probabilities(vector, [hit.entry_id for hit in ranked], text)
     assert [hit.entry_probability for hit in ranked] == pytest.approx(expected)
     assert expected == sorted(expected, reverse=True) and expected[0] > expected[-1]
     assert ranked[0].entry_id == "reset-password"

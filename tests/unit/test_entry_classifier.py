@@ -79,22 +79,22 @@ def test_the_classifier_is_fitted_again_only_after_a_change() -> None:
     vectors, labels = clustered(3, 4)
     store = FakeStore([Record(f"r{i}", "text", {"entry_id": label}, vector) for i, (label, vector) in enumerate(zip(labels, vectors))])
     classifier = EntryClassifier(store)
-    before = classifier.probabilities(vectors[0], ["e0", "e2"])
-    classifier.probabilities(vectors[0], ["e0"])
+    before = classifier.fitted().probabilities(vectors[0], ["e0", "e2"])
+    classifier.fitted().probabilities(vectors[0], ["e0"])
     assert store.reads == 1
     assert before[0] > before[1]
     store.records_now, store.name = store.records_now[4:], "g2"  # e0 deleted
-    assert classifier.probabilities(vectors[0], ["e0"]) == [0.0]
+    assert classifier.fitted().probabilities(vectors[0], ["e0"]) == [0.0]
     assert store.reads == 2
     store.records_now, store.name = [], "g3"
-    assert classifier.probabilities(vectors[0], ["e1", "e2"]) == [0.0, 0.0]
+    assert classifier.fitted() is None  # an empty knowledge base: no classifier, no probabilities
     assert store.reads == 2
 
 
 def test_too_few_vectors_per_entry_fit_nothing() -> None:
     vectors, labels = clustered(3, 4)
     store = FakeStore([Record(f"r{i}", "text", {"entry_id": label}, vector) for i, (label, vector) in enumerate(zip(labels, vectors))])
-    assert EntryClassifier(store, min_vectors=5).probabilities(vectors[0], ["e0", "e1"]) == [0.0, 0.0]
+    assert EntryClassifier(store, min_vectors=5).fitted() is None
     assert store.reads == 0, "the gate reads no embeddings"
     assert EntryClassifier(store, min_vectors=4).fitted() is not None
     with pytest.raises(ValueError, match="classifier_min_vectors"):
