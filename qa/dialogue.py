@@ -94,7 +94,7 @@ class Dialogue:
         unless the knowledge base answers the whole message with a confidence of
         `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no question
         about the bot, whatever its leading clause says)."""
-        match = self.router.run(vector, text, own[0].score if own else 0.0)
+        match = self.router.run(vector, own[0].score if own else 0.0)
         if match is not None:
             return match
         match = self._retry(text, vector, own)
@@ -114,7 +114,7 @@ class Dialogue:
         plain = self.router.catalog.without_product_names(text)
         named = bool(plain) and plain != text
         plain_vector = self.router.embedder.run([plain])[0] if named else vector
-        match = self._route_vector(plain, plain_vector) if named else None
+        match = self._route_vector(plain_vector) if named else None
         if match is not None:
             return match
         dialogue = self.settings.dialogue
@@ -127,7 +127,7 @@ class Dialogue:
         if match is not None:
             return match
         plain_hits = self.search(plain_vector) if named else own
-        return self.router.about_topic(plain_vector, plain if named else text, plain_hits[0] if plain_hits else None)
+        return self.router.about_topic(plain_vector, plain_hits[0] if plain_hits else None)
 
     def _route_without_topic_words(self, text: str) -> IntentMatch | None:
         """The intent of the message without its few topic words, when that intent may be said about
@@ -140,12 +140,12 @@ class Dialogue:
 
     def _route_text(self, text: str) -> IntentMatch | None:
         """The intent of a text derived from the message (encoded again)."""
-        return self._route_vector(text, self.router.embedder.run([text])[0])
+        return self._route_vector(self.router.embedder.run([text])[0])
 
-    def _route_vector(self, text: str, vector: np.ndarray) -> IntentMatch | None:
-        """The intent of a derived text and its vector (the knowledge base is searched only when the
+    def _route_vector(self, vector: np.ndarray) -> IntentMatch | None:
+        """The intent of a derived text's vector (the knowledge base is searched only when the
         classifier picks an intent, not for the questions it sends there)."""
-        name = self.router.classify(vector, text)
+        name = self.router.classify(vector)
         if name is None:
             return None
         hits = self.search(vector)

@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from qa.ngrams import fit_ngram_classifier
-
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
@@ -76,12 +74,23 @@ def fit_classifier(vectors: np.ndarray, entry_ids: Sequence[str], texts: Sequenc
     with warnings.catch_warnings():  # an unconverged fit still ranks well; say nothing in a turn
         warnings.simplefilter("ignore")
         fitted = LogisticRegression(C=CLASSIFIER_C, max_iter=300).fit(vectors, entry_ids)
-        text_model = fit_ngram_classifier(texts, entry_ids, CLASSIFIER_C) if texts and any(map(str.strip, texts)) else None
+        text_model = _fit_text_model(texts, entry_ids) if texts and any(map(str.strip, texts)) else None
     weights, bias = fitted.coef_, fitted.intercept_
     if len(classes) == 2:  # scikit-learn keeps one row for two classes: p(second) = sigmoid(row)
         weights, bias = np.vstack([-weights / 2, weights / 2]), np.concatenate([-bias / 2, bias / 2])
     order = np.argsort([columns[str(name)] for name in fitted.classes_])
     return FittedClassifier(weights[order], bias[order], columns, text_model)
+
+
+def _fit_text_model(texts: Sequence[str], entry_ids: Sequence[str]) -> Pipeline:
+    """A logistic regression on the texts' character n-grams (2 to 5, within words); its classes
+    are the sorted entry ids, the columns of `FittedClassifier`."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+    return make_pipeline(vectorizer, LogisticRegression(C=CLASSIFIER_C, max_iter=300)).fit(list(texts), list(entry_ids))
 
 
 class EntryClassifier:

@@ -2,15 +2,14 @@
 
 The intents and their texts come from `configs/intents.yaml` (see its header). The router embeds
 every example utterance once with the retrieval bi-encoder. A logistic regression on those vectors,
-with the knowledge base's own vectors as one more class, and another on the same texts' character
-n-grams, whose probabilities are averaged, pick what a turn (its vector, the one retrieval uses,
-and its words) is: an intent or a question for the knowledge base. It is trained again whenever
+with the knowledge base's own vectors as one more class, picks what a turn's vector (the one
+retrieval uses) is: an intent or a question for the knowledge base. It is trained again whenever
 the knowledge base changes, and so are the knowledge base's topic words: words of several stored
 texts that no intent example uses ("sync", "invoice"). A message left to the knowledge base is
 routed once more without them when it has only a few ("I need a human about my sync problem").
 The classifier also learns made-up small talk about a topic (each example's vector mixed with a
-stored one, its text joined to a stored text), so a message still left to the knowledge base goes,
-last, to a topical intent it finds likely enough ("Thanks for explaining the Plus plan").
+stored one), so a message still left to the knowledge base goes, last, to a topical intent it finds
+likely enough ("Thanks for explaining the Plus plan").
 The picked intent's score is the mean cosine similarity of its nearest examples; it wins when that
 score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score by its
 margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's own `faq_ceiling`), so
@@ -32,12 +31,10 @@ import numpy as np
 
 from qa.config import ConfigError, DialogueSettings, read_yaml
 from qa.embedder import Embedder
-from qa.ngrams import fit_ngram_classifier
 from qa.text import words
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
 
     from qa.store import Record
     from qa.types import Hit
@@ -46,10 +43,7 @@ BUILT_IN = ("greeting", "goodbye", "thanks", "handoff", "bot_capabilities", "com
 MESSAGES = ("clarify", "clarify_deny", "offer_human", "offer_declined")
 KNOWLEDGE = "<knowledge base>"  # the classifier's class of questions for the knowledge base
 KNOWLEDGE_SAMPLE = 5000  # at most this many knowledge-base vectors train that class
-CLASSIFIER_C = 16.0  # the vectors' classifier's inverse regularisation (chosen on the dev small-talk sets)
-TEXT_C = 30.0  # the n-gram classifier's (dev small-talk sets and questions: 3, 10, 30, 100)
-TEXT_SHARE = 0.3  # the n-gram classifier's share of the probabilities (dev: 0.3 to 0.7; 0.5 and up route more questions away)
-MIXED_TEXT_CHARS = 200  # a made-up topical example joins an example to a stored text's first line, cut to this
+CLASSIFIER_C = 16.0  # the classifier's inverse regularisation (chosen on the dev small-talk sets)
 MIX_SEED = 13  # the draw of the stored vectors that made-up small talk is mixed with
 _LEADING_CLAUSE = re.compile(r"^\s*([^,!.;:?]+?)\s*[,!.;:]+\s*(\S.*)$")
 _TRAILING_CLAUSE = re.compile(r"^(.*\S)\s*[,!.;:]+\s*([^,!.;:?]+?)[\s!.]*$")
@@ -206,31 +200,10 @@ class KnowledgeSource(Protocol):
 
 
 @dataclass(frozen=True)
-class RoutingClassifier:
-    """The router's two logistic regressions, over the same classes: on vectors and on character n-grams."""
-
-    vectors: LogisticRegression
-    texts: Pipeline
-
-    @property
-    def classes(self) -> list[str]:
-        return [str(name) for name in self.vectors.classes_]
-
-    def probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """Each class's probability for each (vector, text): the two classifiers' average."""
-        by_vector = self.vectors.predict_proba(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
-        return (1 - TEXT_SHARE) * by_vector + TEXT_SHARE * self.texts.predict_proba(list(texts))
-
-    def probability_of(self, vector: np.ndarray, text: str) -> dict[str, float]:
-        """Each class's probability for one message."""
-        return dict(zip(self.classes, map(float, self.probabilities(vector[None, :], [text])[0])))
-
-
-@dataclass(frozen=True)
 class KnowledgeModel:
     """What the router learns from one generation of the knowledge base."""
 
-    classifier: RoutingClassifier | None  # None: a single intent and an empty knowledge base
+    classifier: LogisticRegression | None  # None: a single intent and an empty knowledge base
     topic_words: frozenset[str]
     entry_intents: Mapping[str, frozenset[str]] = field(default_factory=dict)  # entries that answer an intent themselves
 
@@ -246,20 +219,6 @@ def mixed_examples(
     mixed = weight * np.asarray(vectors)[:, None, :] + (1 - weight) * drawn
     mixed /= np.maximum(np.linalg.norm(mixed, axis=-1, keepdims=True), 1e-12)
     return mixed.reshape(-1, mixed.shape[-1]).astype(np.float32), [label for label in labels for _ in range(count)]
-
-
-def mixed_texts(examples: Sequence[str], documents: Sequence[str], count: int, seed: int = MIX_SEED) -> list[str]:
-    """The texts of `mixed_examples`: each example joined, before or after at random, to `count`
-    stored texts drawn at random (their first line, `MIXED_TEXT_CHARS` at most)."""
-    if count < 1 or not documents:
-        return []
-    rng = np.random.default_rng(seed)
-    joined = []
-    for example in examples:
-        for index in rng.integers(len(documents), size=count):
-            topic = documents[index].strip().split("\n")[0][:MIXED_TEXT_CHARS]
-            joined.append(f"{example} {topic}" if rng.random() < 0.5 else f"{topic} {example}")
-    return joined
 
 
 def entry_intents(probabilities: np.ndarray, classes: Sequence[str], entry_ids: Sequence[str], threshold: float) -> dict[str, frozenset[str]]:
@@ -319,17 +278,15 @@ class IntentRouter:
         name = max(scores, key=scores.__getitem__)
         return IntentMatch(name, scores[name]) if scores[name] >= self.settings.intent_threshold else None
 
-    def classify(self, vector: np.ndarray, text: str) -> str | None:
-        """The intent the classifier picks for a message (its `vector` and `text`), or None for a
-        question to the knowledge base."""
+    def classify(self, vector: np.ndarray) -> str | None:
+        """The intent the classifier picks for `vector`, or None for a question to the knowledge base."""
         classifier = self.classifier()
         if classifier is None:  # a single intent and an empty knowledge base
             return self.names[0]
-        probabilities = classifier.probability_of(vector, text)
-        label = max(probabilities, key=probabilities.__getitem__)
+        label = str(classifier.predict(np.asarray(vector, dtype=np.float32)[None, :])[0])
         return None if label == KNOWLEDGE else label
 
-    def classifier(self) -> RoutingClassifier | None:
+    def classifier(self) -> LogisticRegression | None:
         """The classifier for the knowledge base as it is now."""
         return self.learned().classifier
 
@@ -356,8 +313,8 @@ class IntentRouter:
             return self._learned[1]
 
     def _learn(self) -> KnowledgeModel:
-        """Logistic regressions on the examples and a sample of the knowledge base (their vectors, and
-        their texts' n-grams), and the topic words of that sample."""
+        """A logistic regression on the examples' vectors and a sample of the knowledge base's vectors,
+        and the topic words of that sample."""
         from sklearn.linear_model import LogisticRegression
 
         labels = [self.names[owner] for owner in self._owners]
@@ -366,26 +323,22 @@ class IntentRouter:
         stored = [record for record in sample if record.embedding is not None and len(record.embedding) == vectors.shape[1]]
         knowledge = np.stack([record.embedding for record in stored]) if stored else np.empty((0, vectors.shape[1]))
         settings = self.settings
-        documents = [record.document for record in stored]
         mixed, mixed_labels = mixed_examples(vectors, labels, knowledge, settings.mixed_examples, settings.mixed_weight)
         features = np.concatenate([vectors, knowledge, mixed])
-        texts = [*self._examples, *documents, *mixed_texts(self._examples, documents, settings.mixed_examples)]
         labels += [KNOWLEDGE] * len(knowledge) + mixed_labels
         if len(set(labels)) < 2:
             return KnowledgeModel(None, frozenset())
-        classifier = RoutingClassifier(
-            LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(features, labels), fit_ngram_classifier(texts, labels, TEXT_C)
-        )
+        classifier = LogisticRegression(C=CLASSIFIER_C, max_iter=3000).fit(features, labels)
         topics = topic_words((record.document for record in sample), self._examples, settings.topic_words_min_count)
         answered = entry_intents(
-            classifier.probabilities(knowledge, documents) if len(knowledge) else np.empty((0, 0)),
-            classifier.classes,
+            classifier.predict_proba(knowledge) if len(knowledge) else np.empty((0, 0)),
+            [str(name) for name in classifier.classes_],
             [record.metadata.get("entry_id", record.id) for record in stored],
             settings.about_topic_probability,
         )
         return KnowledgeModel(classifier, topics, answered)
 
-    def about_topic(self, vector: np.ndarray, text: str, best: Hit | None) -> IntentMatch | None:
+    def about_topic(self, vector: np.ndarray, best: Hit | None) -> IntentMatch | None:
         """Small talk about a topic of the knowledge base ("Thanks for explaining the Plus plan"): the
         topical intent to which the classifier gives `dialogue.about_topic_probability` at least, when
         it scores `about_topic_score` at least, the best FAQ entry `best` is under
@@ -394,7 +347,7 @@ class IntentRouter:
         model, settings = self.learned(), self.settings
         if model.classifier is None or settings.mixed_examples < 1:
             return None
-        probabilities = model.classifier.probability_of(vector, text)
+        probabilities = dict(zip(map(str, model.classifier.classes_), model.classifier.predict_proba(vector[None, :])[0]))
         probabilities.pop(KNOWLEDGE, None)
         name = max(probabilities, key=probabilities.__getitem__)
         faq_score, entry_id = (best.score, best.entry_id) if best is not None else (0.0, None)
@@ -408,11 +361,11 @@ class IntentRouter:
         score = self.scores(vector)[name]
         return IntentMatch(name, score) if score >= settings.about_topic_score else None
 
-    def run(self, vector: np.ndarray, text: str, faq_score: float) -> IntentMatch | None:
-        """The intent of a turn (its `vector` and `text`): the classifier's pick, when its score reaches the threshold and beats
+    def run(self, vector: np.ndarray, faq_score: float) -> IntentMatch | None:
+        """The intent of a turn: the classifier's pick, when its score reaches the threshold and beats
         the best FAQ entry (`faq_score`) by its margin, and that entry is under its `faq_ceiling` (a
         knowledge base that answers the message confidently keeps it)."""
-        name = self.classify(vector, text)
+        name = self.classify(vector)
         return None if name is None else self.confirm(name, vector, faq_score)
 
     def confirm(self, name: str, vector: np.ndarray, faq_score: float) -> IntentMatch | None:

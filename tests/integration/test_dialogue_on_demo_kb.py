@@ -11,7 +11,6 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 
-import qa.intents
 from qa.cli import main
 from qa.config import Settings
 from qa.pipeline import ChatPipeline
@@ -65,7 +64,7 @@ def test_small_talk_and_hand_off_are_routed(demo_pipeline: ChatPipeline, message
 def test_small_talk_naming_a_topic_is_routed_without_its_topic_words(demo_pipeline: ChatPipeline, most: int, intent: str) -> None:
     dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, topic_words_max=most)
     pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
-    assert pipeline.ask("I need a human about my sync problem").intent == intent
+    assert pipeline.ask("I need a human to look at my sync problem").intent == intent
 
 
 @pytest.mark.parametrize(
@@ -84,17 +83,6 @@ def test_small_talk_about_a_topic_goes_to_the_intent_the_classifier_finds_likely
     dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, mixed_examples=0)  # no made-up small talk: no last try
     pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
     assert pipeline.ask(message).intent in ("faq", "out_of_scope")
-
-
-@pytest.mark.parametrize(
-    "message",
-    ["Need to talk to a person about my pen warranty.", "Thanks for helping me with the Team plan setup", "Really disappointed with the Plus plan, not worth it."],
-)
-def test_the_words_of_small_talk_about_a_topic_route_it(demo_pipeline: ChatPipeline, monkeypatch: pytest.MonkeyPatch, message: str) -> None:
-    """The n-gram classifier hears "talk to a person" where the vectors hear the pen: off, the FAQ answers."""
-    intent = demo_pipeline.ask(message).intent
-    monkeypatch.setattr(qa.intents, "TEXT_SHARE", 0.0)
-    assert intent in ("handoff", "thanks", "complaint") and demo_pipeline.ask(message).intent == "faq"
 
 
 @pytest.mark.parametrize(("ceiling", "routed"), [(0.95, True), (0.8, False)])
@@ -187,7 +175,7 @@ def test_the_intent_classifier_learns_the_knowledge_base_and_follows_its_changes
     assert generation is not None and len(store.sample_records(1)) == 1
     assert store.sample_records(1)[0].embedding.shape == (embedder.dimension,)
     assert len(store.sample_records(100)) == store.count()
-    assert router.classify(embedder.run(["When is support open?"])[0], "When is support open?") is None
+    assert router.classify(embedder.run(["When is support open?"])[0]) is None
     entries.append({"id": "refund", "question": "Can I get a refund?", "answer": "Within 30 days."})
     faq.write_text(json.dumps({"entries": entries}), encoding="utf-8")
     pipeline.indexer.ingest([str(faq)])

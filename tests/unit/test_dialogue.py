@@ -179,7 +179,7 @@ def test_small_talk_about_a_topic_is_routed_last_to_the_intent_the_classifier_fi
     knowledge = FakeKnowledge(embedder, ["sync plan", "plan sync issues", "sync issues on the mac", "plan prices", "talk to a human agent"])
     bot = Bot(tmp_path, knowledge=knowledge, topic_words_max=0, **settings)
     close = hit("sync-plan", 0.6, "sync plan")
-    assert bot.say("talk to a human agent about sync", [close]).intent == intent
+    assert bot.say("talk to a human agent about my sync plan", [close]).intent == intent
 
 
 def test_small_talk_gets_the_intents_reply_without_retrieval(bot: Bot) -> None:
