@@ -132,6 +132,7 @@ class DialogueSettings:
     about_topic_score: float = 0.35  # ... when that intent scores this much
     about_topic_faq_ceiling: float = 0.7  # ... and the best FAQ cosine is under this
     retry_answer_ceiling: float = 0.95  # no retry wins where the whole message is answered this confidently (> 1: never)
+    retry_entry_probability: float = 0.5  # ... or where the entry classifier gives the best entry this probability (> 1: never)
     neighbours: int = 1
     clarify: bool = True
     clarify_margin: float = 0.02
@@ -150,8 +151,11 @@ class DialogueSettings:
             raise ValueError(
                 "dialogue.mixed_examples must be at least 0, mixed_weight in (0, 1], about_topic_probability in [0, 1]"
             )
-        if min(self.clarify_margin, self.clarify_margin_reranked, self.retry_answer_ceiling) < 0:
-            raise ValueError("dialogue.clarify_margin, clarify_margin_reranked and retry_answer_ceiling must not be negative")
+        if min(self.clarify_margin, self.clarify_margin_reranked, self.retry_answer_ceiling, self.retry_entry_probability) < 0:
+            raise ValueError(
+                "dialogue.clarify_margin, clarify_margin_reranked, retry_answer_ceiling and retry_entry_probability"
+                " must not be negative"
+            )
 
 
 @dataclass(frozen=True)

@@ -91,17 +91,22 @@ class Dialogue:
 
     def _route(self, text: str, vector: np.ndarray, own: Sequence[Hit], timer: StageTimer) -> IntentMatch | None:
         """The intent of the message (`own`: its nearest FAQ entries), else of a retry (`_retry`),
-        unless the knowledge base answers the whole message with a confidence of
-        `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no question
-        about the bot, whatever its leading clause says)."""
+        unless the knowledge base claims the whole message: its best entry, re-ranked, has a
+        confidence of `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no
+        question about the bot, whatever its leading clause says), or the entry classifier gives that
+        entry `dialogue.retry_entry_probability` at least (an intent data set's "what did you ask again")."""
         match = self.router.run(vector, own[0].score if own else 0.0)
         if match is not None:
             return match
         match = self._retry(text, vector, own)
-        if match is None or self.settings.dialogue.retry_answer_ceiling > 1:
+        dialogue = self.settings.dialogue
+        if match is None or min(dialogue.retry_answer_ceiling, dialogue.retry_entry_probability) > 1:
             return match
         hits = self.retrieve(text, vector, timer, True)
-        return None if hits and hits[0].confidence >= self.settings.dialogue.retry_answer_ceiling else match
+        claimed = bool(hits) and (
+            hits[0].confidence >= dialogue.retry_answer_ceiling or hits[0].entry_probability >= dialogue.retry_entry_probability
+        )
+        return None if claimed else match
 
     def _retry(self, text: str, vector: np.ndarray, own: Sequence[Hit]) -> IntentMatch | None:
         """The intent of the message without the product names ("thanks Skylark"); else of its short

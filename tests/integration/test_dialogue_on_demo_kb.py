@@ -95,6 +95,19 @@ def test_a_retry_loses_to_a_confident_answer_to_the_whole_message(demo_pipeline:
     assert routed or reply.sources[0].id.startswith("pen")
 
 
+@pytest.mark.parametrize(("probability", "routed"), [(0.6, True), (0.3, False)])
+def test_a_retry_loses_where_the_entry_classifier_claims_the_whole_message(
+    demo_pipeline: ChatPipeline, probability: float, routed: bool
+) -> None:
+    message = "hi, the pen won't pair"  # a greeting by its leading clause; the classifier gives the pairing entry about 0.43
+    reranker = dataclasses.replace(demo_pipeline.settings.reranker, classifier_min_vectors=0)  # fitted on the demo FAQ too
+    dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, retry_entry_probability=probability)
+    settings = demo_pipeline.settings.replace(reranker=reranker, dialogue=dialogue)
+    reply = ChatPipeline(settings, demo_pipeline.store, demo_pipeline.embedder).ask(message)
+    assert (reply.intent == "greeting") == routed
+    assert routed or reply.sources[0].id == "pen-pairing"
+
+
 def test_faq_questions_are_not_routed_away(demo_pipeline: ChatPipeline) -> None:
     reply = demo_pipeline.ask("How can I contact Skylark support by email?")
     assert reply.intent == "faq" and reply.sources[0].id == "contact-support"

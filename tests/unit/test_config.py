@@ -52,7 +52,7 @@ def test_invalid_value_is_rejected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["mixed_examples: -1", "mixed_weight: 0", "about_topic_probability: 1.5", "retry_answer_ceiling: -0.1"]
+    "line", ["mixed_examples: -1", "mixed_weight: 0", "about_topic_probability: 1.5", "retry_answer_ceiling: -0.1", "retry_entry_probability: -1"]
 )
 def test_invalid_routing_settings_are_rejected(tmp_path: Path, line: str) -> None:
     with pytest.raises(ConfigError, match=line.split(":")[0]):

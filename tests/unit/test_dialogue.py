@@ -107,20 +107,23 @@ def test_a_leading_clause_before_a_statement_is_routed(tmp_path: Path, message: 
 
 
 @pytest.mark.parametrize(
-    ("confidence", "ceiling", "intent", "retrievals"),
+    ("confidence", "probability", "ceilings", "intent", "retrievals"),
     [
-        (0.97, 0.95, "faq", 2),  # the whole message is answered confidently: the check's retrieval, then the turn's
-        (0.90, 0.95, "greeting", 1),  # ... not confidently enough
-        (0.97, 1.01, "greeting", 0),  # the check is off
+        (0.97, 0.0, (0.95, 0.5), "faq", 2),  # the whole message is answered confidently: the check's retrieval, then the turn's
+        (0.90, 0.0, (0.95, 0.5), "greeting", 1),  # ... not confidently enough
+        (0.90, 0.6, (0.95, 0.5), "faq", 2),  # the entry classifier claims the message for the best entry
+        (0.90, 0.4, (0.95, 0.5), "greeting", 1),  # ... not likely enough
+        (0.97, 0.6, (0.95, 1.01), "faq", 2),  # the classifier's check alone is off
+        (0.97, 0.6, (1.01, 1.01), "greeting", 0),  # both are off: no retrieval for the check
     ],
 )
-def test_a_retry_loses_to_a_confident_answer_to_the_whole_message(
-    tmp_path: Path, confidence: float, ceiling: float, intent: str, retrievals: int
+def test_a_retry_loses_where_the_knowledge_base_claims_the_whole_message(
+    tmp_path: Path, confidence: float, probability: float, ceilings: tuple[float, float], intent: str, retrievals: int
 ) -> None:
-    bot = Bot(tmp_path, retry_answer_ceiling=ceiling)
+    bot = Bot(tmp_path, retry_answer_ceiling=ceilings[0], retry_entry_probability=ceilings[1])
     faq_matches_all_but(bot, "hello there")
-    confident = dataclasses.replace(PLUS, rerank_score=confidence)
-    assert bot.say("hello there, Plus plan cost", [confident]).intent == intent
+    claimed = dataclasses.replace(PLUS, rerank_score=confidence, entry_probability=probability)
+    assert bot.say("hello there, Plus plan cost", [claimed]).intent == intent
     assert bot.script.retrieved == retrievals
 
 
