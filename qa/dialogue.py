@@ -90,15 +90,20 @@ class Dialogue:
         return turn
 
     def _route(self, text: str, vector: np.ndarray, own: Sequence[Hit], timer: StageTimer) -> IntentMatch | None:
-        """The intent of the message (`own`: its nearest FAQ entries), else of a retry (`_retry`),
-        unless the knowledge base claims the whole message: its best entry, re-ranked, has a
-        confidence of `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no
-        question about the bot, whatever its leading clause says), or the entry classifier gives that
-        entry `dialogue.retry_entry_probability` at least (an intent data set's "what did you ask again")."""
-        match = self.router.run(vector, own[0].score if own else 0.0)
-        if match is not None:
-            return match
-        match = self._retry(text, vector, own)
+        """The intent one of whose patterns the message matches; else the intent of the message (`own`:
+        its nearest FAQ entries), else of a retry (`_retry`). A pattern's or a retry's intent loses where
+        the knowledge base claims the whole message: its best entry, re-ranked, has a confidence of
+        `dialogue.retry_answer_ceiling` at least ("Help! Someone stole my card!" is no question about
+        the bot, whatever its leading clause says), or the entry classifier gives that entry
+        `dialogue.retry_entry_probability` at least (an intent data set's "what did you ask again")."""
+        pattern = self.router.catalog.by_pattern(text)
+        if pattern is not None:
+            match = IntentMatch(pattern, 1.0)
+        else:
+            match = self.router.run(vector, own[0].score if own else 0.0)
+            if match is not None:
+                return match
+            match = self._retry(text, vector, own)
         dialogue = self.settings.dialogue
         if match is None or min(dialogue.retry_answer_ceiling, dialogue.retry_entry_probability) > 1:
             return match

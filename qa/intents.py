@@ -70,6 +70,7 @@ class Intent:
     faq_ceiling: float | None = None
     trailing: bool = False  # may end a message about something else: routed by its last clause
     topical: bool = True  # may be said about a topic of the knowledge base: routed without its topic words
+    patterns: tuple[re.Pattern[str], ...] = ()  # a message one of these finds is this intent, unless the knowledge base claims it
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,17 @@ class IntentCatalog:
 
     def get(self, name: str) -> Intent:
         return next(intent for intent in self.intents if intent.name == name)
+
+    def by_pattern(self, text: str) -> str | None:
+        """The intent whose pattern finds the earliest match in `text` ("are you a real person?" is a
+        question about the bot before it is about a person), ties going to the first in the file."""
+        starts = [
+            (found.start(), index)
+            for index, intent in enumerate(self.intents)
+            for pattern in intent.patterns
+            if (found := pattern.search(text)) is not None
+        ]
+        return self.intents[min(starts)[1]].name if starts else None
 
     def without_product_names(self, text: str) -> str:
         """`text` without the product names (and their possessive 's), spaces tidied."""
@@ -123,7 +135,7 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
     where = f"{path}: intent '{name}'"
     if not isinstance(fields, dict):
         raise IntentsError(f"{where}: expected a mapping with 'examples' and 'replies'")
-    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling", "trailing", "topical"}
+    unknown = set(fields) - {"examples", "replies", "offer_human", "margin", "faq_ceiling", "trailing", "topical", "patterns"}
     if unknown:
         raise IntentsError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     texts = {}
@@ -139,7 +151,20 @@ def _intent(name: Any, fields: Any, path: Path) -> Intent:
             raise IntentsError(f"{where}: '{key}' must be a number")
         numbers[key] = None if value is None else float(value)
     flags = {key: bool(fields.get(key, key == "topical")) for key in ("offer_human", "trailing", "topical")}
-    return Intent(str(name), texts["examples"], texts["replies"], **flags, **numbers)
+    return Intent(str(name), texts["examples"], texts["replies"], **flags, **numbers, patterns=_patterns(fields.get("patterns", []), where))
+
+
+def _patterns(values: Any, where: str) -> tuple[re.Pattern[str], ...]:
+    """An intent's `patterns`: regular expressions, matched anywhere in a message, case-insensitively."""
+    if not isinstance(values, list) or not all(isinstance(value, str) and value for value in values):
+        raise IntentsError(f"{where}: 'patterns' must be a list of regular expressions")
+    compiled = []
+    for value in values:
+        try:
+            compiled.append(re.compile(value, re.IGNORECASE))
+        except re.error as error:
+            raise IntentsError(f"{where}: pattern {value!r} is not a regular expression ({error})") from error
+    return tuple(compiled)
 
 
 def leading_clause(text: str, max_rest_words: int | None = None) -> str | None:

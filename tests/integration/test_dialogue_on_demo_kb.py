@@ -7,9 +7,11 @@ import dataclasses
 import io
 import json
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from qa.cli import main
 from qa.config import Settings
@@ -83,6 +85,28 @@ def test_small_talk_about_a_topic_goes_to_the_intent_the_classifier_finds_likely
     dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, mixed_examples=0)  # no made-up small talk: no last try
     pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
     assert pipeline.ask(message).intent in ("faq", "out_of_scope")
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("Can you help with Skylark Pen problems?", "bot_capabilities"),
+        ("Thanks for explaining the Plus plan", "thanks"),
+        ("the pen is a total waste of money", "complaint"),
+    ],
+)
+def test_small_talk_an_intent_pattern_finds_is_routed_to_that_intent(
+    demo_pipeline: ChatPipeline, tmp_path: Path, message: str, intent: str
+) -> None:
+    assert demo_pipeline.ask(message).intent == intent
+    intents = yaml.safe_load(demo_pipeline.settings.dialogue.intents.read_text(encoding="utf-8"))
+    for fields in intents["intents"].values():
+        fields.pop("patterns", None)
+    without = tmp_path / "intents.yaml"
+    without.write_text(yaml.safe_dump(intents), encoding="utf-8")
+    dialogue = dataclasses.replace(demo_pipeline.settings.dialogue, intents=without)
+    pipeline = ChatPipeline(demo_pipeline.settings.replace(dialogue=dialogue), demo_pipeline.store, demo_pipeline.embedder)
+    assert pipeline.ask(message).intent in ("faq", "out_of_scope")  # the classifier alone leaves it to the knowledge base
 
 
 @pytest.mark.parametrize(("ceiling", "routed"), [(0.95, True), (0.8, False)])

@@ -128,6 +128,24 @@ def test_a_retry_loses_where_the_knowledge_base_claims_the_whole_message(
 
 
 @pytest.mark.parametrize(
+    ("confidence", "intent", "retrievals"),
+    [
+        (0.90, "handoff", 1),  # the pattern wins over the classifier, which sends the message to the knowledge base
+        (0.97, "faq", 2),  # ... unless the knowledge base answers the whole message confidently
+    ],
+)
+def test_a_message_an_intent_pattern_finds_is_that_intent_unless_the_knowledge_base_claims_it(
+    tmp_path: Path, confidence: float, intent: str, retrievals: int
+) -> None:
+    intents = {**INTENTS, "handoff": {**INTENTS["handoff"], "patterns": [r"\bspeak to (?:a|some)one\b"]}}
+    bot = Bot(tmp_path, intents=intents)
+    claimed = dataclasses.replace(PLUS, rerank_score=confidence)
+    assert bot.say("Plus plan cost, can I speak to someone", [claimed]).intent == intent
+    assert bot.script.retrieved == retrievals
+    assert bot.say("Plus plan cost, can I speak to a manager", [claimed]).intent == "faq"  # no pattern found
+
+
+@pytest.mark.parametrize(
     ("message", "max_words", "intent"),
     [
         ("Plus plan cost, this is useless", 4, "complaint"),  # a complaint may end a message

@@ -80,6 +80,8 @@ def test_an_intent_without_replies_is_an_error_naming_it_and_the_file(tmp_path: 
         ({}, None, "intents"),
         (None, {**MESSAGES, "offer_human": ""}, "offer_human"),
         (None, {**MESSAGES, "clarify": "Did you mean {one}?"}, "clarify"),
+        ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "patterns": "^hi"}}, None, "patterns"),
+        ({"greeting": {"examples": ["hi"], "replies": ["Hi"], "patterns": ["(hi"]}}, None, r"greeting.*\(hi.*not a regular expression"),
     ],
 )
 def test_malformed_intents_files_are_rejected(tmp_path: Path, intents: object, messages: object, fragment: str) -> None:
@@ -259,6 +261,38 @@ def test_product_names_are_left_out_whole_and_with_their_possessive(tmp_path: Pa
     assert catalog.without_product_names("is this Acme's bot?") == "is this bot?"
     assert catalog.without_product_names("the Acme Pen broke, Acme") == "the broke"
     assert catalog.without_product_names("Acmeville is nice") == "Acmeville is nice"  # whole words only
+
+
+def test_the_intent_whose_pattern_matches_earliest_wins(tmp_path: Path) -> None:
+    intents = {
+        **INTENTS,
+        "greeting": {**INTENTS["greeting"], "patterns": [r"^\W*h(?:i|ello)\b"]},
+        "handoff": {**INTENTS["handoff"], "patterns": [r"\breal person\b", r"\bagent\b"]},
+        "affirm": {**INTENTS["affirm"], "patterns": [r"\bare you a real person\b"]},
+    }
+    catalog = load_intents(write(tmp_path, intents))
+    assert catalog.by_pattern("I need a REAL PERSON now") == "handoff"  # case-insensitive, anywhere
+    assert catalog.by_pattern("hi, are you a real person?") == "greeting"  # "hi" starts first
+    assert catalog.by_pattern("are you a real person?") == "affirm"  # starts before "real person"
+    assert catalog.by_pattern("hi there agent") == "greeting"
+    assert catalog.by_pattern("high fees on my agent account") == "handoff"  # "high" is not "hi"
+    assert catalog.by_pattern("how do I pair the pen?") is None
+
+
+def test_the_shipped_patterns_leave_questions_to_the_knowledge_base() -> None:
+    catalog = load_intents(PROJECT_ROOT / "configs" / "intents.yaml")
+    routed = {
+        "can you help with Skylark Pen problems?": "bot_capabilities",
+        "are you a real person or a bot?": "bot_capabilities",
+        "let me talk to someone real": "handoff",
+        "thanks for explaining the Plus plan": "thanks",
+        "the pen is a total waste of money": "complaint",
+        "no thanks": "deny",  # a thank-you after a "no" declines
+        "yeah I'm on the Mac app": "affirm",
+    }
+    assert {message: catalog.by_pattern(message) for message in routed} == routed
+    for question in ("can you help me export my notes?", "how do I reach a human at support", "thanks, and how do I sync?", "no sync on my iPad"):
+        assert catalog.by_pattern(question) is None, question
 
 
 def test_product_names_must_be_a_list_of_names(tmp_path: Path) -> None:
