@@ -6,7 +6,7 @@ routing's effect on CLINC150, each against a baseline measured in the same run.
   is the reply's first source.
   Baseline: the same turns with `conversation.context: false`. Targets: follow-ups ≥ 0.80 with
   context and ≥ 30 points above the baseline; first and switch turns lose at most 1 point.
-- Small talk (benchmarks/data/smalltalk_blind13.jsonl and the earlier sets): the reply's intent,
+- Small talk (benchmarks/data/smalltalk_blind15.jsonl and the earlier sets): the reply's intent,
   one-off, over the demo knowledge base, on the utterances that are not examples in the intents
   file (those are counted and left out). Target ≥ 0.95. Baseline: routing off.
 - Demo queries (benchmarks/data/demo_queries.jsonl): FAQ questions must not be routed away:
@@ -54,6 +54,8 @@ CONVERSATIONS = tuple(
 SMALLTALK = tuple(
     DATA / name
     for name in (
+        "smalltalk_blind15.jsonl",
+        "smalltalk_blind14.jsonl",
         "smalltalk_blind13.jsonl",
         "smalltalk_blind12.jsonl",
         "smalltalk_blind11.jsonl",
