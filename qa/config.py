@@ -131,7 +131,7 @@ class DialogueSettings:
     about_topic_probability: float = 0.3  # else route to the topical intent the classifier gives this probability at least
     about_topic_score: float = 0.35  # ... when that intent scores this much
     about_topic_faq_ceiling: float = 0.7  # ... and the best FAQ cosine is under this
-    retry_answer_ceiling: float = 0.95  # no retry wins where the whole message is answered this confidently (> 1: never)
+    retry_answer_ceiling: float = 0.95  # no retry nor pattern wins where the whole message is answered this confidently (> 1: never)
     retry_entry_probability: float = 0.5  # ... or where the entry classifier gives the best entry this probability (> 1: never)
     neighbours: int = 1
     clarify: bool = True

@@ -13,7 +13,8 @@ likely enough ("Thanks for explaining the Plus plan").
 The picked intent's score is the mean cosine similarity of its nearest examples; it wins when that
 score reaches `dialogue.intent_threshold` and beats the best FAQ entry's bi-encoder score by its
 margin, and that FAQ score is under `dialogue.faq_ceiling` (or the intent's own `faq_ceiling`), so
-a knowledge base that answers "hello" itself keeps answering it.
+a knowledge base that answers "hello" itself keeps answering it. Before all this, an intent's
+`patterns` (regular expressions) may claim a message by its shape ("can you help with the pen?").
 """
 
 from __future__ import annotations
