@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def report(results: dict[str, Any]) -> None:
     labels = ("shipped", "synthetic", "conversations")
-    print(f"\n{'held-out set':32}" + "".join(f"{label + ' (follow-up / standalone)':>40}" for label in labels))
+    print(f"\n{'held-out set':32}" + "".join(f"{label + ' (follow-up / standalone)':>39}" for label in labels))
     for name, row in results["sets"].items():
         print(
             f"{name:32}"
