@@ -134,8 +134,10 @@ def _ids(expected: str | list[str] | None) -> list[str]:
     return list(expected) if isinstance(expected, list) else [expected] if expected else []
 
 
-def train_on(items: Sequence[LearningItem], miner: CandidateMiner, output_dir: Path, rng: random.Random) -> int:
-    """Fine-tune the shipped re-ranker on the items (the right entries, the 2 closest wrong hits and
+def train_on(
+    items: Sequence[LearningItem], miner: CandidateMiner, base: str, output_dir: Path, rng: random.Random
+) -> int:
+    """Fine-tune the re-ranker at `base` on the items (the right entries, the 2 closest wrong hits and
     1 drawn from the rest), save it with its calibration; returns the number of pairs."""
     pairs = []
     mined = miner.mine([Query(text, min(expected)) for text, expected in items])
@@ -145,7 +147,6 @@ def train_on(items: Sequence[LearningItem], miner: CandidateMiner, output_dir: P
         chosen = wrong[:2] + rng.sample(wrong[2:], min(1, len(wrong[2:])))
         for hit, label in [(hit, 1.0) for hit in right] + [(hit, 0.0) for hit in chosen]:
             pairs += [(text, candidate, label) for candidate in pair_texts(text, hit)]
-    base = resolve_model(load_settings().reranker.model)
     with tempfile.TemporaryDirectory(prefix="qa-conversation-reranker-") as work_dir:
         model = train_cross_encoder(pairs, base, Path(work_dir), epochs=2, learning_rate=3e-5, seed=13)
     export_model(model, output_dir)
@@ -175,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     settings = load_settings()
+    base = resolve_model(settings.reranker.model)
     entries = faq_entries()
     questions = {entry.id: entry.question for entry in entries}
     miner = CandidateMiner(entries, bi_encoder_embed())
@@ -182,13 +184,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="qa-conversation-rerankers-") as models:
         synthetic = Path(models) / "synthetic"
         items = synthetic_items(entries, random.Random(13), args.synthetic_limit)
-        results["synthetic"] = {"items": len(items), "pairs": train_on(items, miner, synthetic, random.Random(13))}
+        results["synthetic"] = {
+            "items": len(items),
+            "pairs": train_on(items, miner, base, synthetic, random.Random(13)),
+        }
         embedder = CachedEmbedder(Embedder(settings.embedder))
         with knowledge_base(settings, embedder, paths=[str(ROOT / "knowledge_base")]) as kb:
             for held_out in SETS:
                 trained = Path(models) / held_out.stem
                 items = conversation_items([path for path in SETS if path != held_out], questions)
-                pairs = train_on(items, miner, trained, random.Random(13))
+                pairs = train_on(items, miner, base, trained, random.Random(13))
                 figures = {
                     label: turn_figures(with_reranker(kb.settings, model), kb, held_out, label)
                     for label, model in (("shipped", None), ("synthetic", synthetic), ("conversations", trained))
