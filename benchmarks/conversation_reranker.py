@@ -38,10 +38,10 @@ from dialogue import (
     FOLLOWUP_KINDS,
     STANDALONE_KINDS,
     CachedEmbedder,
-    accuracy,
     knowledge_base,
     run_all,
     top1,
+    top1_of_kinds,
     variant,
 )
 
@@ -164,8 +164,8 @@ def turn_figures(settings: Settings, kb: Any, path: Path, label: str) -> dict[st
     replies = run_all(variant(settings, "conversation", context=True), kb, queries, f"{path.stem}, {label}")
     correct = [top1(query, reply) for query, reply in zip(queries, replies)]
     return {
-        "followup_top1": accuracy([c for q, c in zip(queries, correct) if q.kind in FOLLOWUP_KINDS]),
-        "standalone_top1": accuracy([c for q, c in zip(queries, correct) if q.kind in STANDALONE_KINDS]),
+        "followup_top1": top1_of_kinds(queries, correct, FOLLOWUP_KINDS),
+        "standalone_top1": top1_of_kinds(queries, correct, STANDALONE_KINDS),
     }
 
 

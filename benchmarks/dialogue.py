@@ -122,6 +122,11 @@ def accuracy(flags: Sequence[bool]) -> float:
     return round(sum(flags) / len(flags), 4) if flags else 0.0
 
 
+def top1_of_kinds(queries: Sequence[EvalQuery], correct: Sequence[bool], kinds: Sequence[str]) -> float:
+    """Top-1 accuracy over the queries of these kinds."""
+    return accuracy([c for q, c in zip(queries, correct) if q.kind in kinds])
+
+
 def run_all(settings: Settings, kb: EvalKnowledgeBase, queries: Sequence[EvalQuery], label: str) -> list[Reply]:
     """Every query's reply from a fresh pipeline over `kb` with `settings`."""
     pipeline = ChatPipeline(settings, embedder=kb.embedder)
@@ -143,9 +148,9 @@ def conversation_figures(settings: Settings, kb: EvalKnowledgeBase, path: Path) 
         replies = run_all(variant(settings, "conversation", context=context), kb, queries, f"conversations, {name}")
         correct = [top1(q, r) for q, r in zip(queries, replies)]
         figures[name] = {
-            "followup_top1": accuracy([c for q, c in zip(queries, correct) if q.kind in FOLLOWUP_KINDS]),
-            "standalone_top1": accuracy([c for q, c in zip(queries, correct) if q.kind in STANDALONE_KINDS]),
-            "by_kind": {kind: accuracy([c for q, c in zip(queries, correct) if q.kind == kind]) for kind in figures["turns"]},
+            "followup_top1": top1_of_kinds(queries, correct, FOLLOWUP_KINDS),
+            "standalone_top1": top1_of_kinds(queries, correct, STANDALONE_KINDS),
+            "by_kind": {kind: top1_of_kinds(queries, correct, (kind,)) for kind in figures["turns"]},
             "clarifications": sum(r.intent == "clarify" for r in replies),
             "routed_to_intents": sum(r.intent not in ("faq", "out_of_scope", "clarify") for r in replies),
         }
